@@ -1,0 +1,216 @@
+"""The Python API: every command-line feature is one call here.
+
+    >>> import align
+    >>> result = align.align_text(open("press.txt", encoding="utf-8").read())
+    >>> for pair in result.pairs: print(pair.zh, "|", pair.en, pair.score)
+
+* ``align_text(text)`` — one bilingual text (Chinese then English, English then
+  Chinese, or interleaved paragraphs).
+* ``align_pair(a, b)`` — two texts, one per language, in either order.
+* ``align_file(path, en_path=None)`` — the same from files (any common encoding).
+* ``align_path(path, en_path=None, out_dir=..., formats=...)`` — what ``align``
+  on the command line does: align a file, a pair of files or a folder and write
+  the outputs; returns a ``RunReport``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import detect, read, split
+from .aligner import AlignOptions, align
+from .embed import Encoder, load_encoder
+from .errors import AlignError, InputError
+from .model import Alignment, Document, Sentence
+from .write import FORMATS, TmxOptions, write_alignment
+
+TEXT_SUFFIXES = {".txt", ".text", ""}
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def document_from_text(text: str, name: str = "text", presplit: bool = False, source: str = "") -> Document:
+    """Find the two languages in one bilingual text and split them into sentences."""
+    text = read.normalise(text)
+    if presplit:
+        labels = [detect.language(line) for line in _lines(text)]
+        doc = Document(name, source=source)
+        last = next((lab for lab in labels if lab), "zh")
+        for line, lab in zip(_lines(text), labels):
+            last = lab or last
+            (doc.zh if last == "zh" else doc.en).append(Sentence(line.strip(), 0))
+        doc.zh_paras = [s.text for s in doc.zh]
+        doc.en_paras = [s.text for s in doc.en]
+    else:
+        parts = detect.split_languages(text)
+        doc = Document(name, parts.zh, parts.en, split.split(parts.zh, "zh"), split.split(parts.en, "en"), source)
+    _check_sides(doc, source or name)
+    return doc
+
+
+def document_from_pair(a: str, b: str, name: str = "text", presplit: bool = False, source: str = "") -> Document:
+    """Two one-language texts in either order; the Chinese one is found by its script."""
+    a, b = read.normalise(a), read.normalise(b)
+    la, lb = detect.side_language(a), detect.side_language(b)
+    if la == "en" or lb == "zh":
+        a, b = b, a
+    if presplit:
+        zh = [Sentence(line.strip(), 0) for line in _lines(a)]
+        en = [Sentence(line.strip(), 0) for line in _lines(b)]
+        doc = Document(name, [s.text for s in zh], [s.text for s in en], zh, en, source)
+    else:
+        zp, ep = detect.paragraphs(a), detect.paragraphs(b)
+        doc = Document(name, zp, ep, split.split(zp, "zh"), split.split(ep, "en"), source)
+    _check_sides(doc, source or name)
+    return doc
+
+
+def _check_sides(doc: Document, where: str) -> None:
+    if not doc.zh and not doc.en:
+        raise InputError(f"{where}: no text to align (the input is empty)")
+    if not doc.zh:
+        raise InputError(f"{where}: no Chinese text found; give the Chinese text too (one file, or ZH_FILE EN_FILE)")
+    if not doc.en:
+        raise InputError(f"{where}: no English text found; give the English text too (one file, or ZH_FILE EN_FILE)")
+
+
+def align_document(doc: Document, model: str | None = None, device: str | None = None,
+                   options: AlignOptions | None = None, encoder: Encoder | None = None,
+                   progress: Callable[[int], None] | None = None) -> Alignment:
+    """Embed and align a prepared document."""
+    enc = encoder or load_encoder(model, device)
+    zh = [s.text for s in doc.zh]
+    en = [s.text for s in doc.en]
+    vecs = enc.encode(zh + en, progress=progress)
+    beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):])
+    return Alignment(doc, beads)
+
+
+def align_text(text: str, *, presplit: bool = False, model: str | None = None, device: str | None = None,
+               options: AlignOptions | None = None, name: str = "text") -> Alignment:
+    """Align one bilingual text (both languages in one string)."""
+    return align_document(document_from_text(text, name, presplit), model, device, options)
+
+
+def align_pair(zh_text: str, en_text: str, *, presplit: bool = False, model: str | None = None,
+               device: str | None = None, options: AlignOptions | None = None, name: str = "text") -> Alignment:
+    """Align a Chinese text with its English translation (the order of the two is detected)."""
+    return align_document(document_from_pair(zh_text, en_text, name, presplit), model, device, options)
+
+
+def doc_name(path: Path) -> str:
+    """``press.txt`` → ``press``; ``press.zh.txt`` → ``press``."""
+    name = path.name
+    for suffix in (path.suffix,):
+        if suffix and name.endswith(suffix):
+            name = name[: -len(suffix)]
+    for tag in (".zh", ".en", "_zh", "_en", "-zh", "-en"):
+        if name.lower().endswith(tag):
+            name = name[: -len(tag)]
+    return name or path.name
+
+
+def load_document(path: str | Path, en_path: str | Path | None = None, presplit: bool = False) -> Document:
+    """Read one bilingual file, or a Chinese file and an English file (either order)."""
+    path = Path(path)
+    if en_path is None:
+        return document_from_text(read.read_text(path), doc_name(path), presplit, str(path))
+    en_path = Path(en_path)
+    return document_from_pair(read.read_text(path), read.read_text(en_path), doc_name(path), presplit, str(path))
+
+
+def align_file(path: str | Path, en_path: str | Path | None = None, *, presplit: bool = False,
+               model: str | None = None, device: str | None = None,
+               options: AlignOptions | None = None) -> Alignment:
+    """Align one bilingual file, or a Chinese file and an English file (either order)."""
+    return align_document(load_document(path, en_path, presplit), model, device, options)
+
+
+def find_documents(folder: Path) -> list[tuple[Path, Path | None]]:
+    """The documents in a folder: NAME.zh.* + NAME.en.* pairs, any other text file alone."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+                   and not p.name.startswith("."))
+    by_name: dict[tuple[str, str], dict[str, Path]] = {}
+    for p in files:
+        stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+        for lang in ("zh", "en"):
+            for sep in (".", "_", "-"):
+                if stem.lower().endswith(sep + lang):
+                    by_name.setdefault((stem[: -3], p.suffix), {})[lang] = p
+    docs: list[tuple[Path, Path | None]] = []
+    paired: set[Path] = set()
+    for langs in by_name.values():
+        if "zh" in langs and "en" in langs:
+            docs.append((langs["zh"], langs["en"]))
+            paired.update(langs.values())
+    docs += [(p, None) for p in files if p not in paired]
+    return sorted(docs)
+
+
+@dataclass
+class DocResult:
+    """What happened to one document of a run."""
+
+    name: str
+    inputs: list[Path]
+    alignment: Alignment | None = None
+    outputs: list[Path] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    documents: list[DocResult]
+
+    @property
+    def failed(self) -> list[DocResult]:
+        return [d for d in self.documents if d.error]
+
+
+def align_path(path: str | Path, en_path: str | Path | None = None, *, out_dir: str | Path | None = None,
+               formats: list[str] | tuple[str, ...] = ("tmx", "csv"), presplit: bool = False,
+               model: str | None = None, device: str | None = None, options: AlignOptions | None = None,
+               tmx: TmxOptions | None = None,
+               progress: Callable[[int], None] | None = None) -> RunReport:
+    """Align a file, a ZH/EN pair of files or every document in a folder, and write the outputs.
+
+    Outputs go to ``out_dir`` (default: beside the input) as NAME.tmx, NAME.csv, NAME.jsonl.
+    A document that fails is reported with its reason; the others go on.
+    """
+    path = Path(path)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise InputError(f"unknown format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if en_path is not None:
+            raise InputError(f"{path}: is a folder; give either a folder or files")
+        jobs = find_documents(path)
+        if not jobs:
+            raise InputError(f"{path}: no text files to align in this folder")
+    else:
+        jobs = [(path, Path(en_path) if en_path else None)]
+    encoder = load_encoder(model, device)
+    results = []
+    for first, second in jobs:
+        inputs = [first] + ([second] if second else [])
+        result = DocResult(doc_name(first), inputs)
+        try:
+            doc = load_document(first, second, presplit)
+            result.alignment = align_document(doc, options=options, encoder=encoder, progress=progress)
+            target = Path(out_dir) if out_dir else first.parent
+            result.outputs = write_alignment(result.alignment, target, list(formats), tmx, inputs)
+        except AlignError as e:
+            if not path.is_dir() and isinstance(e, AlignError) and len(jobs) == 1:
+                raise
+            result.error = str(e)
+        results.append(result)
+    return RunReport(results)

@@ -1,0 +1,90 @@
+"""Find the Chinese and the English parts of a bilingual text.
+
+Works paragraph by paragraph, so Chinese-then-English, English-then-Chinese and
+interleaved paragraphs all come out the same. A paragraph is a line; a line that
+was hard-wrapped inside an English sentence is joined back to its paragraph.
+Short neutral lines (dates, numbers, URLs, "###") go with the side around them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+_END = re.compile(r"[.!?。！？…:;：；\"'”’」』）》)\]]\s*$")
+
+
+@dataclass
+class Parts:
+    """The paragraphs of each language, in text order, and how they were laid out."""
+
+    zh: list[str] = field(default_factory=list)
+    en: list[str] = field(default_factory=list)
+    layout: str = ""  # "zh-en", "en-zh", "interleaved", "zh", "en", "empty"
+
+
+def language(line: str) -> str | None:
+    """'zh', 'en', or None for a neutral line (no words to speak of)."""
+    cjk = len(_CJK.findall(line))
+    latin = len(_LATIN.findall(_URL.sub("", line)))
+    if cjk == 0 and latin < 3:
+        return None
+    # A Chinese character carries about as much as two to three Latin letters.
+    return "zh" if cjk * 3 >= latin * 0.5 else "en"
+
+
+def paragraphs(text: str) -> list[str]:
+    """Non-empty lines, with hard-wrapped English lines joined back together."""
+    out: list[str] = []
+    prev_blank = True
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            prev_blank = True
+            continue
+        if (out and not prev_blank and not _END.search(out[-1])
+                and line[0].islower() and language(out[-1]) == "en"):
+            out[-1] = out[-1] + " " + line
+        else:
+            out.append(line)
+        prev_blank = False
+    return out
+
+
+def split_languages(text: str) -> Parts:
+    """Sort the paragraphs of one bilingual text into Chinese and English."""
+    paras = paragraphs(text)
+    labels = [language(p) for p in paras]
+    # Neutral lines go with the side before them (or after them at the very start).
+    known = [lab for lab in labels if lab]
+    if not known:
+        return Parts(layout="empty" if not paras else "neutral", zh=[], en=[])
+    last = known[0]
+    for i, lab in enumerate(labels):
+        if lab is None:
+            labels[i] = last
+        else:
+            last = lab
+    parts = Parts()
+    for p, lab in zip(paras, labels):
+        (parts.zh if lab == "zh" else parts.en).append(p)
+    runs = [labels[0]] + [b for a, b in zip(labels, labels[1:]) if a != b]
+    if len(runs) == 1:
+        parts.layout = runs[0]
+    elif len(runs) == 2:
+        parts.layout = f"{runs[0]}-{runs[1]}"
+    else:
+        parts.layout = "interleaved"
+    return parts
+
+
+def side_language(text: str) -> str | None:
+    """The language most of a one-language text is in."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    if cjk == 0 and latin == 0:
+        return None
+    return "zh" if cjk * 3 >= latin * 0.5 else "en"

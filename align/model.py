@@ -1,0 +1,86 @@
+"""Plain dataclasses passed one way through the pipeline: read → detect → split → embed → align → write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence as it stands in the text (never rewritten), with its paragraph number."""
+
+    text: str
+    para: int = 0
+
+
+@dataclass
+class Document:
+    """One bilingual document: the Chinese and English paragraphs, then their sentences."""
+
+    name: str
+    zh_paras: list[str] = field(default_factory=list)
+    en_paras: list[str] = field(default_factory=list)
+    zh: list[Sentence] = field(default_factory=list)
+    en: list[Sentence] = field(default_factory=list)
+    source: str = ""
+
+
+@dataclass
+class Bead:
+    """A group of Chinese sentences paired with a group of English ones.
+
+    Ids are 0-based positions in the document's sentence lists. A one-sided
+    bead has an empty list on the other side and ``score`` None.
+    """
+
+    zh_ids: list[int]
+    en_ids: list[int]
+    score: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return f"{len(self.zh_ids)}-{len(self.en_ids)}"
+
+    @property
+    def two_sided(self) -> bool:
+        return bool(self.zh_ids) and bool(self.en_ids)
+
+
+@dataclass
+class Pair:
+    """A bead with its text, ready to write."""
+
+    zh: str
+    en: str
+    zh_ids: list[int]
+    en_ids: list[int]
+    score: float | None
+    kind: str
+
+
+@dataclass
+class Alignment:
+    """The result for one document."""
+
+    doc: Document
+    beads: list[Bead]
+
+    def text(self, bead: Bead) -> tuple[str, str]:
+        return (join_zh(self.doc.zh[i].text for i in bead.zh_ids),
+                join_en(self.doc.en[i].text for i in bead.en_ids))
+
+    @property
+    def pairs(self) -> list[Pair]:
+        out = []
+        for b in self.beads:
+            zh, en = self.text(b)
+            out.append(Pair(zh, en, list(b.zh_ids), list(b.en_ids), b.score, b.kind))
+        return out
+
+
+def join_zh(parts) -> str:
+    return "".join(parts)
+
+
+def join_en(parts) -> str:
+    return " ".join(parts)
