@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+_WRAP = 60  # lines this long, one after another without a stop, were hard-wrapped
 _END = re.compile(r"[.!?。！？…:;：；\"'”’」』）》)\]]\s*$")
 
 
@@ -39,18 +40,16 @@ def language(line: str) -> str | None:
 def paragraphs(text: str) -> list[str]:
     """Non-empty lines, with hard-wrapped English lines joined back together."""
     out: list[str] = []
-    prev_blank = True
+    prev_len = 0  # length of the previous physical line; 0 after a blank line
     for raw in text.split("\n"):
         line = raw.strip()
-        if not line:
-            prev_blank = True
-            continue
-        if (out and not prev_blank and not _END.search(out[-1])
-                and line[0].islower() and language(out[-1]) == "en"):
+        wrapped = len(line) >= _WRAP and prev_len >= _WRAP  # two long lines in a row: a hard wrap
+        if (line and prev_len and not _END.search(out[-1]) and language(out[-1]) == "en"
+                and language(line) != "zh" and (line[0].islower() or wrapped)):
             out[-1] = out[-1] + " " + line
-        else:
+        elif line:
             out.append(line)
-        prev_blank = False
+        prev_len = len(line)
     return out
 
 

@@ -12,6 +12,7 @@ Every encoder returns L2-normalised float32 rows, one per input text.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
@@ -82,12 +83,17 @@ class SentenceTransformerEncoder:
         except ImportError:
             raise ModelError(f"--model {name} needs sentence-transformers and torch: "
                              "pip install sentence-transformers torch==2.13.0") from None
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         try:
-            self._model = SentenceTransformer(name, device=device)
+            # A local path or a model already in the cache loads without touching the network.
+            self._model = SentenceTransformer(name, device=device, local_files_only=True)
         except Exception as e:  # noqa: BLE001 - any loading failure is the user's to fix
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ModelError(f"cannot load model '{name}' (not a local path, and not in the local "
-                             f"cache while offline): {first[:200]}") from None
+            if offline or Path(name).exists():
+                raise ModelError(_load_failure(name, e)) from None
+            try:
+                self._model = SentenceTransformer(name, device=device)
+            except Exception as e2:  # noqa: BLE001
+                raise ModelError(_load_failure(name, e2)) from None
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
@@ -101,6 +107,14 @@ class SentenceTransformerEncoder:
             if progress:
                 progress(len(batch))
         return _normalise(np.vstack(out))
+
+
+def _load_failure(name: str, exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if Path(name).exists():
+        return f"cannot load model from {name}: {text[:200]}"
+    return (f"cannot load model '{name}': not a local folder, not in the local model cache, "
+            f"and it could not be downloaded ({text[:160]})")
 
 
 _CACHE: dict[tuple[str, str | None], Encoder] = {}
