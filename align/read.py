@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from . import formats
 from .errors import InputError
+
+SUFFIXES = {".txt", ".text", ""} | formats.DOCX_SUFFIXES | formats.HTML_SUFFIXES  # what read_text reads
 
 _BOMS = [
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -69,7 +72,7 @@ def looks_binary(data: bytes) -> bool:
 
 
 def read_text(path: str | Path) -> str:
-    """Read a text file of any common encoding into normalised text."""
+    """Read a file into normalised text: plain text of any common encoding, .docx or .html/.htm (by suffix)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -85,6 +88,11 @@ def read_text(path: str | Path) -> str:
         raise InputError(f"{path}: is a PDF, not text; save it as text or .docx first")
     if data.startswith(b"PK\x03\x04") and path.suffix.lower() != ".docx":
         raise InputError(f"{path}: is a zip/Office file, not text; name it .docx if it is a Word file")
+    suffix = path.suffix.lower()
+    if suffix in formats.DOCX_SUFFIXES:
+        return normalise(formats.docx_text(data, str(path)))
+    if suffix in formats.HTML_SUFFIXES:
+        return normalise(formats.html_text(data, str(path)))
     if looks_binary(data):
         raise InputError(f"{path}: is binary data, not text")
     return normalise(decode(data, str(path)))
