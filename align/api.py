@@ -163,31 +163,70 @@ class DocResult:
     alignment: Alignment | None = None
     outputs: list[Path] = field(default_factory=list)
     error: str | None = None
+    source: str = ""  # the input as the merged corpus names it
+    status: str = "aligned"  # "aligned", "skipped" (outputs up to date) or "failed"
+    zh_sentences: int | None = None
+    en_sentences: int | None = None
+    pairs: int | None = None  # two-sided beads
+    low_confidence: int | None = None  # two-sided beads scored below write.LOW_SCORE
+    seconds: float | None = None
 
 
 @dataclass
 class RunReport:
     documents: list[DocResult]
+    corpus: list[Path] = field(default_factory=list)  # the merged corpus.FORMAT files of a batch
+    corpus_pairs: int = 0  # rows in the merged corpus
+    duplicates_removed: int = 0  # exact duplicate pairs left out of it
+    seconds: float | None = None
+    workers: int = 1
 
     @property
     def failed(self) -> list[DocResult]:
         return [d for d in self.documents if d.error]
 
 
-def align_path(path: str | Path, en_path: str | Path | None = None, *, out_dir: str | Path | None = None,
+def align_path(path: str | Path | None, en_path: str | Path | None = None, *, out_dir: str | Path | None = None,
                formats: list[str] | tuple[str, ...] = ("tmx", "csv"), presplit: bool = False,
                model: str | None = None, device: str | None = None, options: AlignOptions | None = None,
                tmx: TmxOptions | None = None,
-               progress: Callable[[int], None] | None = None) -> RunReport:
+               progress: Callable[[int], None] | None = None,
+               recursive: bool = False, pairs: str | Path | None = None, json_report: str | Path | None = None,
+               force: bool = False, excel_safe: bool = False, zh_tag: str | None = None,
+               en_tag: str | None = None, jobs: int | None = None, encoder: Encoder | None = None) -> RunReport:
     """Align a file, a ZH/EN pair of files or every document in a folder, and write the outputs.
 
     Outputs go to ``out_dir`` (default: beside the input) as NAME.tmx, NAME.csv, NAME.jsonl.
     A document that fails is reported with its reason; the others go on.
+
+    A folder (``recursive``: and its subfolders) or a ``pairs`` manifest is a batch
+    (``align.batch``): one model load, embeddings batched across documents on ``jobs``
+    worker processes, a merged ``corpus.FORMAT`` (duplicates removed, source kept), and
+    documents whose outputs are newer than their inputs skipped unless ``force``.
+    ``json_report``: also write the run's report as JSON there. ``excel_safe``: a cell
+    starting with = + - @ cannot be read as a formula (csv, tsv, xlsx). ``zh_tag``/``en_tag``:
+    TMX language tags (default zh-CN, en-US). ``encoder``: an already loaded encoder.
     """
-    path = Path(path)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise InputError(f"unknown format {bad[0]!r}; choose from {', '.join(FORMATS)}")
+    if zh_tag or en_tag:
+        tmx = TmxOptions(zh_tag or (tmx.zh_tag if tmx else "zh-CN"), en_tag or (tmx.en_tag if tmx else "en-US"))
+    if pairs is not None or (path is not None and Path(path).is_dir()):
+        from .batch import align_batch
+
+        if en_path is not None and pairs is None:
+            raise InputError(f"{path}: is a folder; give either a folder or files")
+        if path is not None and pairs is not None:
+            raise InputError("give either PATH or --pairs MANIFEST, not both")
+        return align_batch(path, pairs, out_dir=out_dir, recursive=recursive, formats=list(formats),
+                           presplit=presplit, model=model, device=device, encoder=encoder, tmx=tmx,
+                           excel_safe=excel_safe, force=force, jobs=jobs, progress=progress,
+                           json_report=json_report,
+                           align_kwargs={"options": options})
+    if path is None:
+        raise InputError("give a file, two files, a folder, or --pairs MANIFEST")
+    path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -198,7 +237,7 @@ def align_path(path: str | Path, en_path: str | Path | None = None, *, out_dir: 
             raise InputError(f"{path}: no text files to align in this folder")
     else:
         jobs = [(path, Path(en_path) if en_path else None)]
-    encoder = load_encoder(model, device)
+    encoder = encoder or load_encoder(model, device)
     results = []
     for first, second in jobs:
         inputs = [first] + ([second] if second else [])
@@ -207,10 +246,13 @@ def align_path(path: str | Path, en_path: str | Path | None = None, *, out_dir: 
             doc = load_document(first, second, presplit)
             result.alignment = align_document(doc, options=options, encoder=encoder, progress=progress)
             target = Path(out_dir) if out_dir else first.parent
-            result.outputs = write_alignment(result.alignment, target, list(formats), tmx, inputs)
+            result.outputs = write_alignment(result.alignment, target, list(formats), tmx, inputs,
+                                             excel_safe=excel_safe)
         except AlignError as e:
             if not path.is_dir() and isinstance(e, AlignError) and len(jobs) == 1:
                 raise
             result.error = str(e)
         results.append(result)
-    return RunReport(results)
+    from .batch import finish_report
+
+    return finish_report(RunReport(results), json_report)

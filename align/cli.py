@@ -58,14 +58,22 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 @app.command("run", help="Align FILE, ZH_FILE EN_FILE, or every document in DIR (the default command).")
 def run(
-    path: Path = typer.Argument(..., help="A bilingual file, the Chinese (or English) file, or a folder."),
+    path: Optional[Path] = typer.Argument(None, help="A bilingual file, the Chinese (or English) file, or a folder."),
     en_file: Optional[Path] = typer.Argument(None, help="The other language's file, when PATH holds only one."),
     out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", help="Where to write (default: beside the input)."),
-    fmt: str = typer.Option("tmx,csv", "--format", help="Comma list of output formats: tmx, csv, jsonl."),
+    fmt: str = typer.Option("tmx,csv", "--format", help="Comma list of output formats: tmx, csv, tsv, jsonl, xlsx."),
     presplit: bool = typer.Option(False, "--presplit", help="One sentence per line already: no splitting; ids are line numbers."),
     model: Optional[str] = typer.Option(None, "--model", help="Sentence encoder: the embedded default, or a sentence-transformers name or path."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:0, mps (sentence-transformers models)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
+    recursive: bool = typer.Option(False, "-r", "--recursive", help="With a folder: also the documents in its subfolders."),
+    pairs: Optional[Path] = typer.Option(None, "--pairs", help="A TSV manifest of documents: ZH_PATH<TAB>EN_PATH per line (or one bilingual path)."),
+    json_report: Optional[Path] = typer.Option(None, "--json", help="Also write the run's report (per document: sentences, pairs, status) as JSON."),
+    force: bool = typer.Option(False, "--force", help="Redo documents whose outputs are newer than their inputs (a batch skips them)."),
+    excel_safe: bool = typer.Option(False, "--excel-safe", help="Cells starting with = + - @ cannot be read as formulas (csv, tsv, xlsx)."),
+    zh_tag: Optional[str] = typer.Option(None, "--zh-tag", help="TMX language tag of the Chinese side (default zh-CN; e.g. zh-Hans, zh-TW)."),
+    en_tag: Optional[str] = typer.Option(None, "--en-tag", help="TMX language tag of the English side (default en-US; e.g. en-GB)."),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Worker processes for a batch (default: 2 when there are 2 cores)."),
 ):
     from .api import align_path
     from .write import FORMATS
@@ -75,15 +83,21 @@ def run(
     if bad or not formats:
         _fail(f"unknown format {bad[0] if bad else fmt!r}; choose from {', '.join(FORMATS)}")
     console = Console(quiet=quiet)
+    batch = pairs is not None or (path is not None and path.is_dir())
     try:
-        with _progress(console) as progress:
+        with (_BatchProgress(console) if batch else _progress(console)) as progress:
             report = align_path(path, en_file, out_dir=out_dir, formats=formats, presplit=presplit,
-                                model=model, device=device, progress=progress)
+                                model=model, device=device, progress=progress,
+                                recursive=recursive, pairs=pairs, json_report=json_report, force=force,
+                                excel_safe=excel_safe, zh_tag=zh_tag, en_tag=en_tag, jobs=jobs)
     except AlignError as e:
         _fail(str(e), e.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
-    _summary(console, report)
+    if batch:
+        _batch_table(console, report)
+    else:
+        _summary(console, report)
     if report.failed:
         for d in report.failed:
             err.print(f"[bold red]failed:[/] {d.name}: {d.error}", highlight=False, soft_wrap=True)
@@ -116,6 +130,77 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+class _BatchProgress:
+    """A batch's progress bar: documents done and sentences embedded, with the time left."""
+
+    def __init__(self, console: Console):
+        from .batch import Progress
+
+        self.console = console
+        self.bar = None
+        outer = self
+
+        class _Events(Progress):
+            def start(self, documents, done):
+                if outer.bar is not None:
+                    outer.bar.update(outer.docs, total=documents, completed=done)
+
+            def sentences_total(self, n):
+                if outer.bar is not None:
+                    task = outer.bar.tasks[outer.sents]
+                    outer.bar.update(outer.sents, total=(task.total or 0) + n)
+
+            def sentences(self, n):
+                if outer.bar is not None:
+                    outer.bar.advance(outer.sents, n)
+
+            def document(self, result):
+                if outer.bar is not None:
+                    outer.bar.advance(outer.docs, 1)
+
+            def __call__(self, n):  # the single-document progress callback
+                self.sentences(n)
+
+        self.events = _Events()
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        if not self.console.quiet and self.console.is_terminal:
+            self.bar = Progress(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                                TimeRemainingColumn(), console=self.console, transient=True)
+            self.docs = self.bar.add_task("documents", total=None)
+            self.sents = self.bar.add_task("sentences", total=0)
+            self.bar.start()
+        return self.events
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
+def _batch_table(console: Console, report) -> None:
+    """One row per document (sentences, pairs, low-confidence, status), then the merged corpus."""
+    table = Table(title="alignment", title_justify="left")
+    for col, just in (("document", "left"), ("sentences zh/en", "right"), ("pairs", "right"),
+                      ("low conf.", "right"), ("status", "left")):
+        table.add_column(col, justify=just, overflow="fold")
+    style = {"aligned": "green", "skipped": "dim", "failed": "bold red"}
+    for d in report.documents:
+        sents = "" if d.zh_sentences is None else f"{d.zh_sentences}/{d.en_sentences}"
+        status = f"[{style.get(d.status, '')}]{d.status}[/]"
+        table.add_row(d.source or d.name, sents, "" if d.pairs is None else str(d.pairs),
+                      "" if d.low_confidence is None else str(d.low_confidence), status)
+    console.print(table)
+    n = {s: sum(1 for d in report.documents if d.status == s) for s in ("aligned", "skipped", "failed")}
+    console.print(f"{len(report.documents)} documents: {n['aligned']} aligned, {n['skipped']} skipped "
+                  f"(up to date; --force redoes them), {n['failed']} failed", highlight=False)
+    if report.corpus:
+        console.print(f"merged corpus: {report.corpus_pairs} rows ({report.duplicates_removed} duplicates "
+                      f"removed) → {', '.join(str(p) for p in report.corpus)}", highlight=False)
 
 
 def _summary(console: Console, report) -> None:

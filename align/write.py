@@ -1,4 +1,7 @@
-"""Write alignments: TMX 1.4b, CSV (UTF-8 with BOM, for Excel) and JSONL.
+"""Write alignments: TMX 1.4b, CSV (UTF-8 with BOM, for Excel), TSV, JSONL and XLSX.
+
+A batch also gets one merged corpus (``write_corpus``): every document's pairs,
+exact duplicates removed, each row keeping the file it came from.
 
 Every file is written atomically (a temporary file beside it, then a rename),
 so an interrupted run leaves either the old file or the new one.
@@ -22,7 +25,15 @@ from .errors import OutputError
 from .model import Alignment, Pair
 
 TOOL = "zhen-align"
-FORMATS = ("tmx", "csv", "jsonl")
+FORMATS = ("tmx", "csv", "tsv", "jsonl", "xlsx")
+LOW_SCORE = 0.5  # two-sided pairs scored below this are "low confidence" (highlighted in xlsx)
+CORPUS = "corpus"  # the merged corpus of a batch: corpus.tmx, corpus.csv, ...
+
+# A language tag's shape (BCP 47, simplified): zh-CN, zh-Hans, zh-Hant-TW, en-US, en-GB, yue-HK.
+_LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+_ZH_LANGS = {"zh", "cmn", "yue", "wuu", "hak", "nan", "lzh", "gan", "hsn", "cjy", "cdo", "mnp", "cpx", "czh", "czo"}
+# Cells starting with these are read as formulas by Excel/LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Characters XML 1.0 forbids; they cannot survive in a TMX and are left out of it.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -30,8 +41,38 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 @dataclass
 class TmxOptions:
+    """The TMX language tags (``--zh-tag``/``--en-tag``); their shape is checked."""
+
     zh_tag: str = "zh-CN"
     en_tag: str = "en-US"
+
+    def __post_init__(self):
+        self.zh_tag = check_lang_tag(self.zh_tag, "zh")
+        self.en_tag = check_lang_tag(self.en_tag, "en")
+
+
+def check_lang_tag(tag: str, lang: str) -> str:
+    """``tag`` if it is a language tag for ``lang`` ("zh" or "en"), else an InputError."""
+    from .errors import InputError
+
+    tag = (tag or "").strip()
+    primary = tag.split("-")[0].lower()
+    ok = primary in _ZH_LANGS if lang == "zh" else primary == "en"
+    if not _LANG_TAG.match(tag) or not ok:
+        example = "zh-CN, zh-Hans or zh-TW" if lang == "zh" else "en-US or en-GB"
+        raise InputError(f"--{lang}-tag {tag!r}: not a {'Chinese' if lang == 'zh' else 'English'} "
+                         f"language tag; use one like {example}")
+    return tag
+
+
+def excel_safe(text: str) -> str:
+    """Text that a spreadsheet shows as text: a leading = + - @ (tab, CR) gets a ' in front."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def excel_unsafe(text: str) -> str:
+    """Undo ``excel_safe`` (for reading back our own files)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def creation_date() -> str:
@@ -95,43 +136,121 @@ def _ids(ids: list[int]) -> str:
     return " ".join(str(i) for i in ids)
 
 
-def csv_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False) -> bytes:
-    """CSV with a header row, UTF-8 with BOM so that Excel shows Chinese."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    head = ["zh", "en", "score", "bead", "zh_ids", "en_ids"] + (["source"] if with_source else [])
-    w.writerow(head)
+COLUMNS = ["zh", "en", "score", "bead", "zh_ids", "en_ids"]  # + "source" in a merged corpus
+
+
+def _rows(pairs: list[tuple[Pair, str]], with_source: bool, safe: bool) -> list[list[str]]:
+    text = excel_safe if safe else (lambda t: t)
+    rows = [COLUMNS + (["source"] if with_source else [])]
     for pair, source in pairs:
         score = "" if pair.score is None else f"{pair.score:.3f}"
-        row = [pair.zh, pair.en, score, pair.kind, _ids(pair.zh_ids), _ids(pair.en_ids)]
-        w.writerow(row + ([source] if with_source else []))
+        row = [text(pair.zh), text(pair.en), score, pair.kind, _ids(pair.zh_ids), _ids(pair.en_ids)]
+        rows.append(row + ([text(source)] if with_source else []))
+    return rows
+
+
+def csv_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_safe: bool = False) -> bytes:
+    """CSV with a header row, UTF-8 with BOM so that Excel shows Chinese."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(_rows(pairs, with_source, excel_safe))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def jsonl_bytes(pairs: list[tuple[Pair, str]]) -> bytes:
-    """One bead per line: {"zh", "en", "zh_ids", "en_ids", "score"} (the benchmark contract)."""
+def tsv_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_safe: bool = False) -> bytes:
+    """Tab-separated, UTF-8 (no BOM), the same columns as CSV; a cell holding a tab, quote or line
+    break is quoted CSV-style (Python's ``csv`` with ``delimiter="\\t"`` reads it back)."""
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\n").writerows(_rows(pairs, with_source, excel_safe))
+    return out.getvalue().encode("utf-8")
+
+
+def jsonl_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False) -> bytes:
+    """One bead per line: {"zh", "en", "zh_ids", "en_ids", "score"} (the benchmark contract),
+    plus "source" in a merged corpus."""
     lines = []
-    for pair, _ in pairs:
+    for pair, source in pairs:
         score = None if pair.score is None or not (pair.zh and pair.en) else round(pair.score, 4)
-        lines.append(json.dumps({"zh": pair.zh, "en": pair.en, "zh_ids": pair.zh_ids,
-                                 "en_ids": pair.en_ids, "score": score}, ensure_ascii=False))
+        item = {"zh": pair.zh, "en": pair.en, "zh_ids": pair.zh_ids, "en_ids": pair.en_ids, "score": score}
+        if with_source:
+            item["source"] = source
+        lines.append(json.dumps(item, ensure_ascii=False))
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
+def low_confidence(pair: Pair) -> bool:
+    """A two-sided pair whose score is below ``LOW_SCORE``."""
+    return bool(pair.zh and pair.en) and pair.score is not None and pair.score < LOW_SCORE
+
+
+def xlsx_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_safe: bool = False) -> bytes:
+    """An Excel workbook: one row per bead, a numeric score column, low-confidence rows highlighted.
+
+    Text cells are always stored as text (never as formulas, whatever they start with);
+    ``excel_safe`` also marks such cells quote-prefixed, so that editing them in Excel keeps them text.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment as CellAlignment, Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "alignment"
+    head = COLUMNS + (["source"] if with_source else [])
+    ws.append(head)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    low_fill = PatternFill("solid", start_color="FFF4CCCC", end_color="FFF4CCCC")
+    wrap = CellAlignment(wrap_text=True, vertical="top")
+
+    def text_cell(row: int, col: int, value: str):
+        cell = ws.cell(row=row, column=col)
+        cell.value = _XML_BAD.sub("", value)
+        cell.data_type = "s"  # text, even when it starts with "="
+        if excel_safe and value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+        return cell
+
+    for r, (pair, source) in enumerate(pairs, start=2):
+        text_cell(r, 1, pair.zh).alignment = wrap
+        text_cell(r, 2, pair.en).alignment = wrap
+        ws.cell(row=r, column=3, value=None if pair.score is None else round(pair.score, 3))
+        text_cell(r, 4, pair.kind)
+        text_cell(r, 5, _ids(pair.zh_ids))
+        text_cell(r, 6, _ids(pair.en_ids))
+        if with_source:
+            text_cell(r, 7, source)
+        if low_confidence(pair):
+            for c in range(1, len(head) + 1):
+                ws.cell(row=r, column=c).fill = low_fill
+    for col, width in zip("ABCDEFG", (50, 70, 8, 6, 10, 10, 30)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def render(fmt: str, pairs: list[tuple[Pair, str]], tmx: TmxOptions | None = None,
-           with_source: bool = False) -> bytes:
+           with_source: bool = False, excel_safe: bool = False) -> bytes:
+    """The bytes of one output file in format ``fmt``."""
     if fmt == "tmx":
         return tmx_bytes(pairs, tmx)
     if fmt == "csv":
-        return csv_bytes(pairs, with_source)
+        return csv_bytes(pairs, with_source, excel_safe)
+    if fmt == "tsv":
+        return tsv_bytes(pairs, with_source, excel_safe)
     if fmt == "jsonl":
-        return jsonl_bytes(pairs)
+        return jsonl_bytes(pairs, with_source)
+    if fmt == "xlsx":
+        return xlsx_bytes(pairs, with_source, excel_safe)
     raise ValueError(f"unknown format {fmt!r}")
 
 
 def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
-                    tmx: TmxOptions | None = None, inputs: list[Path] = ()) -> list[Path]:
-    """Write one document's outputs as OUT_DIR/NAME.FORMAT; never overwrite an input."""
+                    tmx: TmxOptions | None = None, inputs: list[Path] = (), *,
+                    excel_safe: bool = False, name: str | None = None) -> list[Path]:
+    """Write one document's outputs as OUT_DIR/NAME.FORMAT (NAME: ``name`` or the document's);
+    never overwrite an input."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,9 +261,41 @@ def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
     resolved = {Path(p).resolve() for p in inputs}
     written = []
     for fmt in formats:
-        path = out_dir / f"{alignment.doc.name}.{fmt}"
+        path = out_dir / f"{name or alignment.doc.name}.{fmt}"
         if path.resolve() in resolved:
             raise OutputError(f"{path}: is an input file; choose another --out-dir")
-        atomic_write(path, render(fmt, pairs, tmx))
+        atomic_write(path, render(fmt, pairs, tmx, excel_safe=excel_safe))
         written.append(path)
     return written
+
+
+def dedupe(items: list[tuple[Pair, str]]) -> tuple[list[tuple[Pair, str]], int]:
+    """The items without exact duplicate (zh, en) pairs (the first one is kept), and how many went."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for pair, source in items:
+        key = (pair.zh, pair.en)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((pair, source))
+    return out, len(items) - len(out)
+
+
+def write_corpus(items: list[tuple[Pair, str]], out_dir: Path, formats: list[str],
+                 tmx: TmxOptions | None = None, *, excel_safe: bool = False,
+                 name: str = CORPUS) -> tuple[list[Path], int, int]:
+    """Write the merged corpus OUT_DIR/corpus.FORMAT of a batch: exact duplicate pairs removed, the
+    source file kept (TMX ``x-source`` prop, ``source`` column). Returns (paths, rows kept, removed)."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({e.strerror or e})") from None
+    kept, removed = dedupe(items)
+    written = []
+    for fmt in formats:
+        path = out_dir / f"{name}.{fmt}"
+        atomic_write(path, render(fmt, kept, tmx, with_source=True, excel_safe=excel_safe))
+        written.append(path)
+    return written, len(kept), removed

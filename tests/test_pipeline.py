@@ -112,7 +112,8 @@ def test_folder_pairs_named_files_and_takes_bilingual_files(tmp_path):
     (tmp_path / "b.txt").write_text("我们待在家里。\n\nWe stayed at home.\n", encoding="utf-8")
     report = align.align_path(tmp_path, out_dir=tmp_path / "out", formats=["jsonl"])
     assert sorted(d.name for d in report.documents) == ["a", "b"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jsonl", "b.jsonl"]
+    # a folder is a batch: each document's outputs plus the merged corpus (align.batch)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jsonl", "b.jsonl", "corpus.jsonl"]
 
 
 def test_presplit_ids_are_line_numbers(tmp_path):

@@ -1,0 +1,795 @@
+"""Align a folder (or a manifest) of documents in one run, and merge them into one corpus.
+
+* ``discover(folder, recursive)`` — the documents of a folder: ``NAME.zh.* + NAME.en.*``
+  (also ``_zh``/``-zh``, and tags like ``NAME.zh-CN.docx``), ``zh/NAME + en/NAME``
+  (sibling language folders), and every other supported file alone as one bilingual
+  document. ``read_manifest(tsv)`` — explicit ``ZH_PATH<TAB>EN_PATH`` pairs.
+* ``run_batch(jobs, ...)`` — the model loads once; documents are read in parallel, then
+  aligned in chunks whose sentences *and* multi-sentence spans are embedded together in
+  one batched call (``CachedEncoder``); chunks run on ``jobs`` worker processes (forked
+  after the model is loaded, so it loads once). Every document's outputs are written,
+  then the merged ``corpus.FORMAT`` (duplicates removed, source file kept).
+* Resumable: a document whose outputs are all newer than its inputs is skipped (its pairs
+  are read back from its outputs for the corpus) unless ``force``.
+* A failing document never stops the batch: it is reported with its reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__, api, read
+from .embed import DEFAULT_MODEL, Encoder, USEEncoder, load_encoder
+from .errors import AlignError, InputError
+from .model import Pair, join_en, join_zh
+from .write import (CORPUS, LOW_SCORE, TmxOptions, atomic_write, excel_unsafe, low_confidence, write_alignment,
+                    write_corpus)
+
+SUFFIXES = read.SUFFIXES
+_ZH_DIRS = {"zh", "zh-cn", "zh_cn", "zh-hans", "zh-hant", "zh-tw", "zh_tw", "zh-hk", "cn", "chs", "cht", "chinese"}
+_EN_DIRS = {"en", "en-us", "en_us", "en-gb", "en_gb", "eng", "english"}
+_NAME_LANG = re.compile(r"^(?P<base>.+?)[._-](?P<lang>zh|en)(?:[-_][A-Za-z]{2,4})?$", re.I)
+CHUNK_SENTENCES = 600  # sentences embedded together in one batched call (per worker)
+
+
+# ------------------------------------------------------------------ discovery
+
+@dataclass
+class Job:
+    """One document to align: its input file(s) and where its outputs go."""
+
+    name: str  # output file stem: OUT/NAME.tmx
+    inputs: list[Path]  # one bilingual file, or the Chinese and the English file
+    out_dir: Path | None = None  # None: beside the (first) input
+    source: str = ""  # how the corpus names it (path relative to the batch's folder)
+
+    @property
+    def target(self) -> Path:
+        return self.out_dir if self.out_dir is not None else _home(self.inputs[0], None)
+
+    def outputs(self, formats) -> list[Path]:
+        return [self.target / f"{self.name}.{fmt}" for fmt in formats]
+
+
+def _files(folder: Path, recursive: bool) -> list[Path]:
+    """Supported, visible files of a folder (and its visible subfolders when recursive)."""
+    out = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as e:
+        raise InputError(f"{folder}: cannot list the folder ({e.strerror or e})") from None
+    for p in entries:
+        if p.name.startswith((".", "~$")):  # hidden files, Word lock files
+            continue
+        if p.is_dir():
+            if recursive:
+                out += _files(p, True)
+        elif p.is_file() and p.suffix.lower() in SUFFIXES:
+            out.append(p)
+    return out
+
+
+def _lang_dirs(folder: Path) -> tuple[Path, Path] | None:
+    """The ``zh/`` and ``en/`` subfolders of a folder, when it has both."""
+    try:
+        subs = sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return None
+    zh = next((p for p in subs if p.name.lower() in _ZH_DIRS), None)
+    en = next((p for p in subs if p.name.lower() in _EN_DIRS), None)
+    return (zh, en) if zh and en else None
+
+
+def _stem(p: Path) -> str:
+    return p.name[: -len(p.suffix)] if p.suffix else p.name
+
+
+def _pair_by_name(files: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """NAME.zh.* + NAME.en.* pairs (same folder); the files left over."""
+    groups: dict[tuple[Path, str], dict[str, list[Path]]] = {}
+    for p in files:
+        m = _NAME_LANG.match(_stem(p))
+        if m:
+            groups.setdefault((p.parent, m["base"]), {}).setdefault(m["lang"].lower(), []).append(p)
+    pairs, paired = [], set()
+    for langs in groups.values():
+        zhs, ens = langs.get("zh", []), langs.get("en", [])
+        if len(zhs) == 1 and len(ens) == 1:
+            pairs.append((zhs[0], ens[0]))
+            continue
+        for z in zhs:  # several of a kind (NAME.zh.txt and NAME.zh.docx): pair by suffix
+            e = [e for e in ens if e.suffix.lower() == z.suffix.lower() and e not in paired]
+            if e:
+                pairs.append((z, e[0]))
+                paired.add(e[0])
+    used = {p for pair in pairs for p in pair}
+    return pairs, [p for p in files if p not in used]
+
+
+def _pair_lang_dirs(zh_dir: Path, en_dir: Path, recursive: bool) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """zh/REL/NAME.* + en/REL/NAME.* pairs; the unmatched files of both folders."""
+    zh_files, en_files = _files(zh_dir, recursive), _files(en_dir, recursive)
+
+    def key(p: Path, root: Path):
+        return (p.parent.relative_to(root), _stem(p))
+
+    en_by: dict[Any, list[Path]] = {}
+    for e in en_files:
+        en_by.setdefault(key(e, en_dir), []).append(e)
+    pairs, used = [], set()
+    for z in zh_files:
+        cands = [e for e in en_by.get(key(z, zh_dir), []) if e not in used]
+        if len(cands) > 1:
+            cands = [e for e in cands if e.suffix.lower() == z.suffix.lower()] or cands
+        if cands:
+            pairs.append((z, cands[0]))
+            used.add(cands[0])
+    paired = {p for pair in pairs for p in pair}
+    return pairs, [p for p in zh_files + en_files if p not in paired]
+
+
+def discover(folder: str | Path, recursive: bool = False) -> list[tuple[Path, Path | None]]:
+    """The documents in a folder, as (first file, second file or None), sorted.
+
+    Pairs: ``NAME.zh.* + NAME.en.*`` (separators ``.``, ``_``, ``-``; a region/script tag may
+    follow: ``NAME.zh-CN.docx``), and ``zh/NAME.* + en/NAME.*`` in sibling language folders
+    (``zh``, ``zh-CN``, ``en``, ``en-US``, ...). Every other .txt/.docx/.html file is one
+    bilingual document. ``recursive`` also walks subfolders (hidden ones are skipped).
+    """
+    folder = Path(folder)
+    docs: list[tuple[Path, Path | None]] = []
+
+    def visit(d: Path) -> None:
+        langs = _lang_dirs(d)
+        skip = set(langs) if langs else set()
+        files = _files(d, False)
+        if langs:
+            pairs, rest = _pair_lang_dirs(langs[0], langs[1], recursive)
+            docs.extend(pairs)
+            files += rest
+        pairs, rest = _pair_by_name(files)
+        docs.extend(pairs)
+        docs.extend((p, None) for p in rest)
+        if recursive:
+            for sub in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                if sub not in skip:
+                    visit(sub)
+
+    visit(folder)
+    return sorted(docs, key=lambda d: (str(d[0]), str(d[1] or "")))
+
+
+def read_manifest(path: str | Path) -> list[tuple[Path, Path | None]]:
+    """Documents listed in a TSV manifest: ``ZH_PATH<TAB>EN_PATH`` per line (either order; the
+    languages are detected), or one path for a bilingual file. Paths are relative to the
+    manifest's folder; blank lines, ``#`` comments and a ``zh<TAB>en`` header are ignored."""
+    path = Path(path)
+    try:
+        text = read.decode(path.read_bytes(), str(path))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such manifest file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the manifest ({e.strerror or e})") from None
+    docs: list[tuple[Path, Path | None]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        cols = [c.strip() for c in line.split("\t")]
+        cols = [c for c in cols if c]
+        if not cols or cols[0].startswith("#"):
+            continue
+        if not docs and cols[0].lower() in ("zh", "chinese", "source", "zh_path", "zh_file") \
+                and not (path.parent / cols[0]).exists():
+            continue  # a header row
+        if len(cols) > 2:
+            raise InputError(f"{path}:{n}: expected ZH_PATH<TAB>EN_PATH (or one path), got {len(cols)} columns")
+        first = path.parent / cols[0]
+        docs.append((first, path.parent / cols[1] if len(cols) == 2 else None))
+    if not docs:
+        raise InputError(f"{path}: the manifest lists no documents")
+    return docs
+
+
+def plan(docs: list[tuple[Path, Path | None]], root: Path | None, out_dir: Path | None,
+         corpus_dir: Path | None) -> list[Job]:
+    """Jobs with output names that never collide: in each output folder a name is used once,
+    and never ``corpus`` in the corpus folder (colliding names get their file's suffix, then -2, -3)."""
+    jobs = []
+    for first, second in docs:
+        rel = _rel(first, root)
+        home = _home(first, second)
+        if out_dir is None:
+            target = home
+        elif root is not None and _within(home, root):
+            rel_home = _rel(home, root) if home.resolve() != root.resolve() else ""
+            target = Path(out_dir) / rel_home
+        else:
+            target = Path(out_dir)
+        name = api.doc_name(first)
+        source = rel if not second else f"{rel} + {_rel(second, root)}"
+        jobs.append(Job(name, [first] + ([second] if second else []), target, source))
+    corpus_key = (corpus_dir.resolve(), CORPUS) if corpus_dir is not None else None
+
+    def key(j: Job):
+        return (j.target.resolve(), j.name.lower())
+
+    counts: dict[Any, int] = {}
+    for j in jobs:
+        counts[key(j)] = counts.get(key(j), 0) + 1
+    for j in jobs:
+        if counts[key(j)] > 1 or key(j) == corpus_key:
+            j.name = j.inputs[0].name  # press.docx → outputs press.docx.tmx
+    seen: set[Any] = set()
+    for j in jobs:
+        base, n = j.name, 1
+        while key(j) in seen or key(j) == corpus_key:
+            n += 1
+            j.name = f"{base}-{n}"
+        seen.add(key(j))
+    return jobs
+
+
+def _within(p: Path, root: Path) -> bool:
+    try:
+        p.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _rel(p: Path, root: Path | None) -> str:
+    if root is not None and _within(p, root):
+        return p.resolve().relative_to(root.resolve()).as_posix()
+    return p.name
+
+
+def _home(first: Path, second: Path | None) -> Path:
+    """The folder a document's outputs go to by default: beside its file, and for zh/x.txt +
+    en/x.txt beside the zh/ and en/ folders."""
+    if second is not None and first.parent != second.parent and first.parent.parent == second.parent.parent:
+        return first.parent.parent
+    return first.parent
+
+
+# ------------------------------------------------------------------ resume
+
+def up_to_date(job: Job, formats) -> bool:
+    """True when every output of the job exists and is newer than every input."""
+    try:
+        newest_in = max(p.stat().st_mtime_ns for p in job.inputs)
+        oldest_out = min(p.stat().st_mtime_ns for p in job.outputs(formats))
+    except OSError:
+        return False
+    return oldest_out > newest_in
+
+
+def read_back(job: Job, formats, excel_safe: bool = False) -> list[Pair] | None:
+    """A skipped document's pairs, read back from its outputs (None when none reads).
+
+    CSV/TSV first: they hold every bead with its score as the corpus writes it; with
+    ``excel_safe`` the exact text comes first (xlsx, jsonl). TMX, last, holds two-sided pairs only.
+    """
+    prefer = ("xlsx", "jsonl", "csv", "tsv", "tmx") if excel_safe else ("csv", "tsv", "jsonl", "xlsx", "tmx")
+    order = [f for f in prefer if f in formats]
+    for fmt in order:
+        path = job.target / f"{job.name}.{fmt}"
+        try:
+            return _READERS[fmt](path.read_bytes(), excel_safe)
+        except Exception:  # noqa: BLE001 - an unreadable output: try the next, else redo the document
+            continue
+    return None
+
+
+def _kind(zh_ids, en_ids) -> str:
+    return f"{len(zh_ids)}-{len(en_ids)}"
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x) for x in str(s or "").split()]
+
+
+def _pairs_from_jsonl(data: bytes, excel_safe: bool) -> list[Pair]:
+    out = []
+    for line in data.decode("utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            out.append(Pair(d["zh"], d["en"], d["zh_ids"], d["en_ids"], d.get("score"),
+                            _kind(d["zh_ids"], d["en_ids"])))
+    return out
+
+
+def _pairs_from_rows(rows, excel_safe: bool) -> list[Pair]:
+    rows = list(rows)
+    head = [str(h) for h in rows[0]]
+    col = {h: i for i, h in enumerate(head)}
+    text = excel_unsafe if excel_safe else (lambda t: t)
+    out = []
+    for r in rows[1:]:
+        r = ["" if v is None else v for v in r]
+        score = r[col["score"]]
+        out.append(Pair(text(str(r[col["zh"]])), text(str(r[col["en"]])), _ints(r[col["zh_ids"]]),
+                        _ints(r[col["en_ids"]]), None if score == "" else float(score), str(r[col["bead"]])))
+    return out
+
+
+def _pairs_from_csv(data: bytes, excel_safe: bool, delimiter: str = ",") -> list[Pair]:
+    return _pairs_from_rows(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter),
+                            excel_safe)
+
+
+def _pairs_from_xlsx(data: bytes, excel_safe: bool) -> list[Pair]:
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(data), read_only=True).active
+    return _pairs_from_rows(ws.iter_rows(values_only=True), False)
+
+
+def _pairs_from_tmx(data: bytes, excel_safe: bool) -> list[Pair]:
+    from xml.etree import ElementTree as ET
+
+    out = []
+    for tu in ET.fromstring(data).iter("tu"):
+        props = {p.get("type"): p.text or "" for p in tu.findall("prop")}
+        segs = ["".join(s.itertext()) for s in tu.findall("tuv/seg")]
+        score = props.get("x-score")
+        out.append(Pair(segs[0], segs[1], [], [], float(score) if score else None, props.get("x-bead", "1-1")))
+    return out
+
+
+_READERS = {"jsonl": _pairs_from_jsonl, "csv": _pairs_from_csv,
+            "tsv": lambda d, s: _pairs_from_csv(d, s, "\t"), "xlsx": _pairs_from_xlsx, "tmx": _pairs_from_tmx}
+
+
+# ------------------------------------------------------------------ embedding across documents
+
+class CachedEncoder:
+    """Wraps an encoder: ``prime(texts)`` embeds many texts (of many documents) in one batched
+    call, longest first so that batches pad little; ``encode`` then answers from that cache and
+    embeds only what it has not seen. Vectors do not depend on the batch (checked to 1e-6)."""
+
+    def __init__(self, base: Encoder):
+        self.base = base
+        self.name = getattr(base, "name", "encoder")
+        self.cache: dict[str, np.ndarray] = {}
+
+    def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
+        todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
+        if todo:
+            vecs = self.base.encode(todo, progress=progress)
+            self.cache.update(zip(todo, vecs))
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.base.encode(missing)))
+        if progress and texts:
+            progress(len(texts))
+        if not texts:
+            return self.base.encode([])
+        return np.stack([self.cache[t] for t in texts])
+
+    def clear(self) -> None:
+        self.cache.clear()
+
+
+def texts_to_embed(doc, max_bead: int = 5, spans: bool = True) -> list[str]:
+    """The sentences of a document and (``spans``) every run of 2..max_bead consecutive sentences
+    per language, joined as the aligner joins them: what aligning it will embed."""
+    zh = [s.text for s in doc.zh]
+    en = [s.text for s in doc.en]
+    out = zh + en
+    if spans:
+        for texts, join in ((zh, join_zh), (en, join_en)):
+            for a in range(2, max_bead + 1):
+                out += [join(texts[i:i + a]) for i in range(len(texts) - a + 1)]
+    return out
+
+
+# ------------------------------------------------------------------ progress
+
+class Progress:
+    """What a batch reports while it runs (the CLI draws a rich progress bar from it)."""
+
+    def start(self, documents: int, done: int) -> None:
+        """``documents`` in all, ``done`` of them already (skipped as up to date)."""
+
+    def sentences_total(self, n: int) -> None:
+        """The number of sentences to align is known (grows as documents are read)."""
+
+    def sentences(self, n: float) -> None:
+        """``n`` more sentences embedded (fractions while a chunk's spans are embedded)."""
+
+    def document(self, result) -> None:
+        """A document is finished (aligned, skipped or failed)."""
+
+
+class _CallableProgress(Progress):
+    """An old-style ``progress(n)`` callback (sentences embedded) as a ``Progress``."""
+
+    def __init__(self, fn: Callable[[int], None]):
+        self.fn, self.carry = fn, 0.0
+
+    def sentences(self, n: float) -> None:
+        self.carry += n
+        whole = int(self.carry)
+        if whole:
+            self.carry -= whole
+            self.fn(whole)
+
+
+def as_progress(progress) -> Progress:
+    if progress is None:
+        return Progress()
+    if isinstance(progress, Progress):
+        return progress
+    return _CallableProgress(progress)
+
+
+# ------------------------------------------------------------------ running
+
+@dataclass
+class Settings:
+    """Everything a worker needs to align and write a document."""
+
+    formats: list[str]
+    presplit: bool = False
+    tmx: TmxOptions | None = None
+    excel_safe: bool = False
+    align_kwargs: dict = field(default_factory=dict)  # passed to api.align_document (options=, ...)
+    write_kwargs: dict = field(default_factory=dict)  # passed to write.write_alignment (min_score=, ...)
+    max_bead: int = 5
+    spans: bool = True
+
+
+def stats(result, pairs: list[Pair] | None = None, zh: int | None = None, en: int | None = None) -> None:
+    """Fill a DocResult's counts from its pairs."""
+    pairs = pairs if pairs is not None else (result.alignment.pairs if result.alignment else [])
+    if result.alignment is not None:
+        zh, en = len(result.alignment.doc.zh), len(result.alignment.doc.en)
+    result.zh_sentences = zh if zh is not None else sum(len(p.zh_ids) for p in pairs)
+    result.en_sentences = en if en is not None else sum(len(p.en_ids) for p in pairs)
+    result.pairs = sum(1 for p in pairs if p.zh and p.en)
+    result.low_confidence = sum(1 for p in pairs if low_confidence(p))
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, AlignError):
+        return str(e)
+    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+
+def _prepare(job: Job, presplit: bool):
+    """Read and split one job's document: (Document, None) or (None, reason)."""
+    try:
+        second = job.inputs[1] if len(job.inputs) > 1 else None
+        doc = api.load_document(job.inputs[0], second, presplit)
+        return doc, None
+    except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
+        return None, _why(e)
+
+
+def _align_chunk(items: list[tuple[int, Job, Any]], encoder: CachedEncoder, settings: Settings,
+                 emit: Callable[[tuple], None]) -> list[tuple]:
+    """Embed a chunk of documents together, then align and write each: [(index, result fields)]."""
+    sentences = sum(len(d.zh) + len(d.en) for _, _, d in items)
+    texts = [t for _, _, d in items for t in texts_to_embed(d, settings.max_bead, settings.spans)]
+    share = sentences / max(1, len(texts))
+    out = []
+    try:
+        encoder.prime(texts, progress=lambda n: emit(("sentences", n * share)))
+    except Exception as e:  # noqa: BLE001 - e.g. out of memory: fall back to one document at a time
+        encoder.clear()
+        emit(("note", f"batched embedding failed ({_why(e)}); embedding one document at a time"))
+    for index, job, doc in items:
+        t0 = time.perf_counter()
+        try:
+            alignment = api.align_document(doc, encoder=encoder, **settings.align_kwargs)
+            outputs = write_alignment(alignment, job.target, settings.formats, settings.tmx, job.inputs,
+                                      excel_safe=settings.excel_safe, name=job.name, **settings.write_kwargs)
+            out.append((index, alignment, outputs, None, time.perf_counter() - t0))
+        except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
+            out.append((index, None, [], _why(e), time.perf_counter() - t0))
+        emit(("done", index))
+    encoder.clear()
+    return out
+
+
+# Worker-process state, set before the fork (so the model is loaded once, in the parent).
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(q) -> None:
+    _WORKER["queue"] = q
+
+
+def _worker_chunk(items):
+    q = _WORKER["queue"]
+    return _align_chunk(items, _WORKER["encoder"], _WORKER["settings"], q.put)
+
+
+def _worker_prepare(args):
+    job, presplit = args
+    return _prepare(job, presplit)
+
+
+def cores() -> int:
+    """The CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def default_jobs(n_docs: int, model: str | None = None, encoder: Encoder | None = None) -> int:
+    """Worker processes for a batch: two when there are two cores and several documents, for the
+    default (numpy) encoder; one for torch models, which use every core from one process."""
+    default = encoder is None and (model or DEFAULT_MODEL) in (DEFAULT_MODEL, "use", "default")
+    if not (default or isinstance(encoder, USEEncoder)):
+        return 1
+    return max(1, min(2, cores(), n_docs))
+
+
+def _chunks(items: list[tuple[int, Job, Any]], n_workers: int) -> list[list[tuple[int, Job, Any]]]:
+    """Consecutive documents grouped to about CHUNK_SENTENCES sentences, smaller when that leaves
+    a worker idle."""
+    total = sum(len(d.zh) + len(d.en) for _, _, d in items)
+    size = max(1, min(CHUNK_SENTENCES, -(-total // (2 * n_workers)) if n_workers > 1 else CHUNK_SENTENCES))
+    chunks, cur, n = [], [], 0
+    for it in items:
+        cur.append(it)
+        n += len(it[2].zh) + len(it[2].en)
+        if n >= size:
+            chunks.append(cur)
+            cur, n = [], 0
+    if cur:
+        chunks.append(cur)
+    return chunks
+
+
+def make_encoder(model: str | None, device: str | None, workers: int) -> Encoder:
+    """The run's encoder, loaded now. With several workers the default (numpy) encoder gets one
+    BLAS thread each: two workers × one thread beat one process × two threads (benchmarks/batch.py)."""
+    enc = load_encoder(model, device)
+    if isinstance(enc, USEEncoder) and workers > 1:
+        enc = USEEncoder(threads=1)
+    enc.encode(["预热 warm-up"])  # load the weights now: once, before any worker starts
+    return enc
+
+
+def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = None,
+              model: str | None = None, device: str | None = None, force: bool = False,
+              workers: int | None = None, progress=None, corpus_dir: Path | None = None):
+    """Align every job (skipping up-to-date ones unless ``force``), write their outputs and the
+    merged corpus in ``corpus_dir`` (none when None); returns an ``api.RunReport``."""
+    started = time.perf_counter()
+    bar = as_progress(progress)
+    results = [api.DocResult(j.name, list(j.inputs), source=j.source) for j in jobs]
+    skipped_pairs: dict[int, list[Pair]] = {}
+    todo = []
+    for i, job in enumerate(jobs):
+        if not force and up_to_date(job, settings.formats):
+            pairs = read_back(job, settings.formats, settings.excel_safe)
+            if pairs is not None:
+                r = results[i]
+                r.status, r.outputs = "skipped", job.outputs(settings.formats)
+                stats(r, pairs)
+                skipped_pairs[i] = pairs
+                continue
+        todo.append(i)
+    bar.start(len(jobs), len(jobs) - len(todo))
+    for i in skipped_pairs:
+        bar.document(results[i])
+
+    n_workers = workers if workers is not None else default_jobs(len(todo), model, encoder)
+    n_workers = max(1, min(n_workers, len(todo) or 1))
+    if encoder is None and todo:
+        encoder = make_encoder(model, device, n_workers)
+    cached = CachedEncoder(encoder) if encoder is not None else None
+
+    def finish(index, alignment, outputs, error, seconds):
+        r = results[index]
+        r.alignment, r.outputs, r.error, r.seconds = alignment, outputs, error, round(seconds, 3)
+        r.status = "failed" if error else "aligned"
+        if alignment is not None:
+            stats(r)
+        bar.document(r)
+
+    if n_workers > 1 and len(todo) > 1:
+        prepared = _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish)
+    else:
+        prepared = _run_serial(jobs, todo, settings, cached, bar, finish)
+    for i, why in prepared.items():
+        results[i].status, results[i].error = "failed", why
+        bar.document(results[i])
+
+    report = api.RunReport(results)
+    if corpus_dir is not None:
+        items = []
+        for i, r in enumerate(results):
+            pairs = skipped_pairs.get(i) or (r.alignment.pairs if r.alignment else [])
+            items += [(p, jobs[i].source) for p in pairs]
+        if any(r.status != "failed" for r in results):
+            report.corpus, report.corpus_pairs, report.duplicates_removed = write_corpus(
+                items, corpus_dir, settings.formats, settings.tmx, excel_safe=settings.excel_safe)
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.workers = n_workers
+    return report
+
+
+def _run_serial(jobs, todo, settings, cached, bar, finish) -> dict[int, str]:
+    """Read, embed (chunk by chunk) and align in this process; returns {index: reading failure}."""
+    failed: dict[int, str] = {}
+    items = []
+    for i in todo:
+        doc, why = _prepare(jobs[i], settings.presplit)
+        if why:
+            failed[i] = why
+        else:
+            items.append((i, jobs[i], doc))
+            bar.sentences_total(len(doc.zh) + len(doc.en))
+
+    def emit(event):
+        if event[0] == "sentences":
+            bar.sentences(event[1])
+
+    for chunk in _chunks(items, 1):
+        for row in _align_chunk(chunk, cached, settings, emit):
+            finish(*row)
+    return failed
+
+
+def _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish) -> dict[int, str]:
+    """The same on ``n_workers`` forked processes: reading in parallel, then chunks in parallel."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("fork")
+    q = ctx.SimpleQueue()
+    _WORKER["encoder"], _WORKER["settings"] = cached, settings
+    try:  # warm the tokenizers (jieba's dictionary) once, before the fork
+        api.document_from_text("预热。\n\nWarm up.")
+    except Exception:  # noqa: BLE001
+        pass
+    failed: dict[int, str] = {}
+    finished: set[int] = set()
+    stop = threading.Event()
+
+    def drain():
+        while not stop.is_set() or not q.empty():
+            try:
+                if q.empty():
+                    time.sleep(0.05)
+                    continue
+                event = q.get()
+            except (EOFError, OSError, queue.Empty):
+                return
+            if event[0] == "sentences":
+                bar.sentences(event[1])
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init, initargs=(q,)) as pool:
+            items = []
+            for i, (doc, why) in zip(todo, pool.map(_worker_prepare, [(jobs[i], settings.presplit) for i in todo],
+                                                    chunksize=4)):
+                if why:
+                    failed[i] = why
+                    finished.add(i)
+                else:
+                    items.append((i, jobs[i], doc))
+                    bar.sentences_total(len(doc.zh) + len(doc.en))
+            futures = {pool.submit(_worker_chunk, chunk): chunk for chunk in _chunks(items, n_workers)}
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futures):
+                try:
+                    rows = fut.result()
+                except Exception as e:  # noqa: BLE001 - a worker died (killed, out of memory)
+                    rows = [(i, None, [], f"worker process failed: {_why(e)}", 0.0) for i, _, _ in futures[fut]]
+                for row in rows:
+                    finished.add(row[0])
+                    finish(*row)
+    except BrokenProcessPool as e:
+        for i in todo:
+            if i not in finished:
+                failed.setdefault(i, f"worker process failed: {_why(e)}")
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        _WORKER.pop("encoder", None)
+        _WORKER.pop("settings", None)
+    return failed
+
+
+# ------------------------------------------------------------------ the API entry
+
+def align_batch(path: str | Path | None, pairs: str | Path | None = None, *, out_dir: str | Path | None = None,
+                recursive: bool = False, formats: list[str] = ("tmx", "csv"), presplit: bool = False,
+                model: str | None = None, device: str | None = None, encoder: Encoder | None = None,
+                tmx: TmxOptions | None = None, excel_safe: bool = False, force: bool = False,
+                jobs: int | None = None, progress=None, json_report: str | Path | None = None,
+                align_kwargs: dict | None = None, write_kwargs: dict | None = None):
+    """A folder (``path``) or a manifest (``pairs``) as one batch; see ``api.align_path``."""
+    if jobs is not None and jobs < 1:
+        raise InputError(f"--jobs must be 1 or more (got {jobs})")
+    out = Path(out_dir) if out_dir is not None else None
+    if pairs is not None:
+        root = Path(pairs).parent
+        docs = read_manifest(pairs)
+    else:
+        root = Path(path)
+        docs = discover(root, recursive)
+        if not docs:
+            kinds = ", ".join(sorted(s for s in SUFFIXES if s))
+            raise InputError(f"{root}: no documents to align in this folder ({kinds}"
+                             f"{'' if recursive else '; --recursive for subfolders'})")
+    corpus_dir = out if out is not None else root
+    plan_jobs = plan(docs, root, out, corpus_dir)
+    settings = Settings(list(formats), presplit, tmx, excel_safe, dict(align_kwargs or {}), dict(write_kwargs or {}))
+    opts = settings.align_kwargs.get("options")
+    if opts is not None:
+        settings.max_bead, settings.spans = getattr(opts, "max_bead", 5), getattr(opts, "spans", "embed") == "embed"
+    report = run_batch(plan_jobs, settings, encoder=encoder, model=model, device=device, force=force,
+                       workers=jobs, progress=progress, corpus_dir=corpus_dir)
+    return finish_report(report, json_report)
+
+
+def finish_report(report, json_report: str | Path | None = None):
+    """Fill each document's counts and status, and write the JSON report when asked."""
+    for r in report.documents:
+        if r.error:
+            r.status = "failed"
+        if r.alignment is not None and r.pairs is None:
+            stats(r)
+    if json_report is not None:
+        write_report(report, json_report)
+    return report
+
+
+# ------------------------------------------------------------------ report
+
+def report_dict(report) -> dict:
+    """The run as a machine-readable dict (what ``--json FILE`` writes)."""
+    docs = []
+    for d in report.documents:
+        docs.append({
+            "name": d.name, "source": d.source, "inputs": [str(p) for p in d.inputs], "status": d.status,
+            "zh_sentences": d.zh_sentences, "en_sentences": d.en_sentences, "pairs": d.pairs,
+            "low_confidence": d.low_confidence, "outputs": [str(p) for p in d.outputs], "error": d.error,
+            "seconds": d.seconds,
+        })
+    count = {s: sum(1 for d in report.documents if d.status == s) for s in ("aligned", "skipped", "failed")}
+    return {
+        "tool": "zhen-align", "version": __version__, "low_confidence_below": LOW_SCORE,
+        "documents": docs,
+        "totals": {"documents": len(docs), **count,
+                   "sentences": sum((d.zh_sentences or 0) + (d.en_sentences or 0) for d in report.documents),
+                   "pairs": sum(d.pairs or 0 for d in report.documents),
+                   "low_confidence": sum(d.low_confidence or 0 for d in report.documents)},
+        "corpus": None if not report.corpus else {
+            "outputs": [str(p) for p in report.corpus], "pairs": report.corpus_pairs,
+            "duplicates_removed": report.duplicates_removed},
+        "seconds": report.seconds, "workers": report.workers,
+    }
+
+
+def write_report(report, path: str | Path) -> Path:
+    """Write ``report_dict(report)`` as JSON to ``path`` (atomically)."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return path
