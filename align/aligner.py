@@ -116,6 +116,9 @@ def first_path(zh: np.ndarray, en: np.ndarray, top_k: int) -> list[tuple[int, in
     return path[::-1]
 
 
+_MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
+
+
 def _windows(n: int, m: int, path: list[tuple[int, int]], window: int) -> list[tuple[int, int]]:
     """For each DP row i (0..n), the inclusive range of DP columns j to search."""
     anchors = [(-1, -1)] + [(i, j) for i, j in path] + [(n, m)]
@@ -126,8 +129,18 @@ def _windows(n: int, m: int, path: list[tuple[int, int]], window: int) -> list[t
         k = bisect.bisect_right(rows_i, i - 1)
         lo_anchor = anchors[k - 1]
         hi_anchor = anchors[min(k, len(anchors) - 1)]
-        lo = min(lo_anchor[1] + 1, hi_anchor[1] + 1) - window
-        hi = max(lo_anchor[1] + 1, hi_anchor[1] + 1) + window
+        di, dj = hi_anchor[0] - lo_anchor[0], hi_anchor[1] - lo_anchor[1]
+        if di <= 1 or di * (dj + 2 * window) <= _MAX_GAP_CELLS * (di + dj):
+            # Small gap between anchors: search the whole rectangle between them.
+            lo = min(lo_anchor[1] + 1, hi_anchor[1] + 1) - window
+            hi = max(lo_anchor[1] + 1, hi_anchor[1] + 1) + window
+        else:
+            # Big gap (few or no anchors, e.g. unrelated texts): follow the diagonal between the
+            # anchors, so the band, and with it time and memory, stays linear in the document size.
+            slope = max(dj, 0) / di
+            start = lo_anchor[1] + 1 + (i - lo_anchor[0] - 1) * slope
+            lo = int(start) - window
+            hi = int(np.ceil(start + slope)) + window
         out.append((max(0, lo), min(m, hi)))
     # Make the band monotonic and connected, so that a path from (0, 0) to (n, m) always exists.
     out[0] = (0, out[0][1])

@@ -50,6 +50,9 @@ def document_from_text(text: str, name: str = "text", presplit: bool = False, so
         doc.en_paras = [s.text for s in doc.en]
     else:
         parts = detect.split_languages(text)
+        if parts.layout == "neutral":
+            raise InputError(f"{source or name}: no Chinese or English text found, only numbers, dates or "
+                             "symbols; give the bilingual text")
         doc = Document(name, parts.zh, parts.en, split.split(parts.zh, "zh"), split.split(parts.en, "en"), source)
     _check_sides(doc, source or name)
     return doc
@@ -59,6 +62,10 @@ def document_from_pair(a: str, b: str, name: str = "text", presplit: bool = Fals
     """Two one-language texts in either order; the Chinese one is found by its script."""
     a, b = read.normalise(a), read.normalise(b)
     la, lb = detect.side_language(a), detect.side_language(b)
+    if la is not None and la == lb:
+        lang, other = ("English", "Chinese") if la == "en" else ("Chinese", "English")
+        raise InputError(f"{source or name}: both files are {lang}; no {other} text found, "
+                         f"give the {other} file too")
     if la == "en" or lb == "zh":
         a, b = b, a
     if presplit:
@@ -73,11 +80,14 @@ def document_from_pair(a: str, b: str, name: str = "text", presplit: bool = Fals
 
 
 def _check_sides(doc: Document, where: str) -> None:
-    if not doc.zh and not doc.en:
+    # With --presplit, blank lines are (empty) sentences: a side of blank lines only is still empty.
+    has_zh = any(s.text.strip() for s in doc.zh)
+    has_en = any(s.text.strip() for s in doc.en)
+    if not has_zh and not has_en:
         raise InputError(f"{where}: no text to align (the input is empty)")
-    if not doc.zh:
+    if not has_zh:
         raise InputError(f"{where}: no Chinese text found; give the Chinese text too (one file, or ZH_FILE EN_FILE)")
-    if not doc.en:
+    if not has_en:
         raise InputError(f"{where}: no English text found; give the English text too (one file, or ZH_FILE EN_FILE)")
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -250,3 +251,19 @@ def entry():
     except AlignError as e:  # pragma: no cover - commands catch these themselves
         err.print(f"[bold red]error:[/] {e}", highlight=False)
         sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("[bold red]error:[/] interrupted", highlight=False)
+        sys.exit(130)
+    except MemoryError:
+        err.print("[bold red]error:[/] out of memory; align fewer or smaller documents at a time", highlight=False)
+        sys.exit(INTERNAL_ERROR)
+    except Exception as e:  # noqa: BLE001 - a bug: one line, and the traceback only on request
+        if os.environ.get("ALIGN_DEBUG"):
+            raise
+        what = " ".join(str(e).split())[:200]
+        err.print(f"[bold red]error:[/] internal error ({type(e).__name__}: {what}); this is a bug, please "
+                  "report it (ALIGN_DEBUG=1 shows the traceback)", highlight=False, soft_wrap=True)
+        sys.exit(INTERNAL_ERROR)
+
+
+INTERNAL_ERROR = 70  # EX_SOFTWARE: an unexpected error inside align

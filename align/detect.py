@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.I)
+# Bounded local part: "\S+@" would take quadratic time on a long line without spaces.
+_URL = re.compile(r"(?:https?://|www\.)\S+|[^\s@]{1,64}@[^\s@]+\.\w+", re.I)
 _WRAP = 60  # lines this long, one after another without a stop, were hard-wrapped
 _END = re.compile(r"[.!?。！？…:;：；\"'”’」』）》)\]]\s*$")
 

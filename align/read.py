@@ -26,6 +26,8 @@ _DEBRIS = re.compile(r"\[bookmark: [^\]]*\]|\[(?:image|picture): [^\]]*\]", re.I
 # No-break, thin, ideographic-free "odd" spaces become a plain space; zero-width ones vanish.
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f]")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office binary / encrypted-Office container
+
 # Characters XML 1.0 forbids (C0 controls except tab/newline) and other control debris.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -34,7 +36,11 @@ def decode(data: bytes, name: str = "input") -> str:
     """Decode bytes: BOM first, then strict UTF-8, then charset detection (GB18030, Big5, UTF-16, ...)."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return data[len(bom):].decode(enc.replace("-sig", ""), errors="strict")
+            try:
+                return data[len(bom):].decode(enc.replace("-sig", ""), errors="strict")
+            except UnicodeDecodeError as e:
+                raise InputError(f"{name}: starts like {enc.replace('-sig', '').upper()} text but byte "
+                                 f"{e.start + len(bom)} is not; the file is damaged or not text") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -75,6 +81,12 @@ def read_text(path: str | Path) -> str:
     """Read a file into normalised text: plain text of any common encoding, .docx or .html/.htm (by suffix)."""
     path = Path(path)
     try:
+        special = path.exists() and not path.is_dir() and not path.is_file()
+    except OSError:
+        special = False  # read_bytes below says what is wrong
+    if special:  # a FIFO, socket or device: reading it could block forever or never end
+        raise InputError(f"{path}: is not a regular file (a pipe or device?); give a text file")
+    try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
@@ -89,6 +101,9 @@ def read_text(path: str | Path) -> str:
     if data.startswith(b"PK\x03\x04") and path.suffix.lower() != ".docx":
         raise InputError(f"{path}: is a zip/Office file, not text; name it .docx if it is a Word file")
     suffix = path.suffix.lower()
+    if data.startswith(_OLE) and "EncryptedPackage".encode("utf-16-le") in data:
+        raise InputError(f"{path}: is a password-protected Office file; remove the password "
+                         "(in Word: File > Info > Protect Document) and save it again")
     if suffix in formats.DOCX_SUFFIXES:
         return normalise(formats.docx_text(data, str(path)))
     if suffix in formats.HTML_SUFFIXES:

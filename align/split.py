@@ -25,6 +25,7 @@ _NO_BREAK_AFTER = re.compile(
     r"|(?:^|[\s(])[A-Z])\.$"
 )
 # Abbreviations that often end a sentence too: only glued to the next part when it starts in lower case.
+_ANY_END = re.compile(r"[.!?;。！？…]")  # pysbd can only split after one of these
 _MAX_CHUNK = 2000  # characters: longer stretches without any stop are cut at spaces for the splitter
 
 
@@ -85,7 +86,9 @@ def split_en(paragraph: str) -> list[str]:
     spans: list[list[int]] = []  # [start, end) in the paragraph
     pos = 0
     for chunk in _chunks(paragraph):
-        for piece in _segmenter().segment(chunk):
+        # No sentence-final punctuation at all: nothing to split (and pysbd is slow on long runs).
+        pieces = _segmenter().segment(chunk) if _ANY_END.search(chunk) else [chunk]
+        for piece in pieces:
             text = piece.strip()
             if not text:
                 continue

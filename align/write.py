@@ -93,12 +93,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:  # also Ctrl-C or a crash: never leave the temporary file behind
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
+        if isinstance(e, OSError):
+            raise OutputError(f"{path}: cannot write ({e.strerror or e})") from None
+        raise
 
 
 def _xml(text: str) -> str:
@@ -227,6 +229,26 @@ def xlsx_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_s
     ws.auto_filter.ref = ws.dimensions
     out = io.BytesIO()
     wb.save(out)
+    return _reproducible_zip(out.getvalue())
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """Under SOURCE_DATE_EPOCH, the same workbook gives the same bytes: the zip entries' times and
+    the document's created/modified dates become that time (openpyxl stamps "now" in both)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not (epoch and epoch.isdigit()):
+        return data
+    import zipfile
+
+    t = time.gmtime(max(int(epoch), 315532800))  # zip times start in 1980
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", t).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, body)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=t[:6]), body, zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -259,11 +281,13 @@ def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
     source = Path(alignment.doc.source).name if alignment.doc.source else ""
     pairs = [(p, source) for p in alignment.pairs]
     resolved = {Path(p).resolve() for p in inputs}
-    written = []
-    for fmt in formats:
+    for fmt in formats:  # check them all before writing any
         path = out_dir / f"{name or alignment.doc.name}.{fmt}"
         if path.resolve() in resolved:
             raise OutputError(f"{path}: is an input file; choose another --out-dir")
+    written = []
+    for fmt in formats:
+        path = out_dir / f"{name or alignment.doc.name}.{fmt}"
         atomic_write(path, render(fmt, pairs, tmx, excel_safe=excel_safe))
         written.append(path)
     return written
