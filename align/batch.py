@@ -531,13 +531,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def free_cores() -> float:
+    """Cores not busy with other work: the cores less the load average (this process counts one)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return float(cores())
+    return cores() - max(0.0, load - 1.0)
+
+
 def default_jobs(n_docs: int, model: str | None = None, encoder: Encoder | None = None) -> int:
-    """Worker processes for a batch: two when there are two cores and several documents, for the
-    default (numpy) encoder; one for torch models, which use every core from one process."""
+    """Worker processes for a batch, for the default (numpy) encoder: two when two cores are free
+    and there are several documents. On cores that other work keeps busy a second worker only
+    competes for them (benchmarks/batch.py measured it slower there); ``jobs=2`` forces it.
+    Torch models get one: they use every core from one process."""
     default = encoder is None and (model or DEFAULT_MODEL) in (DEFAULT_MODEL, "use", "default")
     if not (default or isinstance(encoder, USEEncoder)):
         return 1
-    return max(1, min(2, cores(), n_docs))
+    return max(1, min(2, cores(), n_docs, int(free_cores() + 0.5)))
 
 
 def _chunks(items: list[tuple[int, Job, Any]], n_workers: int) -> list[list[tuple[int, Job, Any]]]:
@@ -558,10 +569,11 @@ def _chunks(items: list[tuple[int, Job, Any]], n_workers: int) -> list[list[tupl
 
 
 def make_encoder(model: str | None, device: str | None, workers: int) -> Encoder:
-    """The run's encoder, loaded now. With several workers the default (numpy) encoder gets one
-    BLAS thread each: two workers × one thread beat one process × two threads (benchmarks/batch.py)."""
+    """The run's encoder, loaded now. The default (numpy) encoder gets one BLAS thread per worker:
+    its batches are small, and two BLAS threads on two shared cores ran the 100-document benchmark
+    6× slower than one (benchmarks/batch.py)."""
     enc = load_encoder(model, device)
-    if isinstance(enc, USEEncoder) and workers > 1:
+    if isinstance(enc, USEEncoder) and enc.threads != 1:
         enc = USEEncoder(threads=1)
     enc.encode(["预热 warm-up"])  # load the weights now: once, before any worker starts
     return enc

@@ -13,15 +13,18 @@ Generates 100 documents into a temporary folder (never into the repository):
 Then it times, each in a fresh process, with the peak memory (PSS of the whole
 process tree, sampled every 0.1 s, so shared pages of forked workers count once):
 
-* ``batch -j1 t2``: ``align DIR`` in one process, default encoder with 2 BLAS threads;
-* ``batch -j1 t1``: the same with 1 BLAS thread;
-* ``batch -j2``:    ``align DIR`` with 2 worker processes, 1 BLAS thread each (the default);
-* ``per-doc``:      one ``align FILE`` (or ``align ZH EN``) process per document, on the
+* ``j1t1``:   ``align DIR -j 1``: one process, the encoder with 1 BLAS thread (what batches use);
+* ``j2``:     ``align DIR -j 2``: 2 worker processes, 1 BLAS thread each;
+* ``auto``:   ``align DIR``: the default, 2 workers when 2 cores are free, else 1;
+* ``j1t2``:   one process, the encoder with 2 BLAS threads (the single-file default; slow on
+  busy cores, so not run unless asked);
+* ``perdoc``: one ``align FILE`` (or ``align ZH EN``) process per document, on the
   first ``--baseline-docs`` documents (default 20; 100 for all of them).
 
-    python benchmarks/batch.py                      # the table
-    python benchmarks/batch.py --baseline-docs 100  # the per-document baseline on all 100
-    python benchmarks/batch.py --configs j2         # only some configurations (j1t2, j1t1, j2, perdoc)
+    python benchmarks/batch.py                          # j1t1, j2, auto, perdoc
+    python benchmarks/batch.py --baseline-docs 100      # the per-document baseline on all 100
+    python benchmarks/batch.py --configs j1t1,j2,j1t2   # some configurations, in this order
+    python benchmarks/batch.py --repeat 2               # every batch configuration twice, interleaved
 
 The machine is shared: rerun when other jobs compete for its cores.
 """
@@ -166,13 +169,13 @@ def timed(cmd: list[str], env=None) -> tuple[float, int, subprocess.CompletedPro
 _CHILD = """
 import sys, json
 from align import batch, embed
-jobs, threads, folder, out, report = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+jobs, threads, folder, out, report = int(sys.argv[1]) or None, int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 _make = batch.make_encoder
 def make_encoder(model, device, workers):
-    enc = _make(model, device, workers)
-    if isinstance(enc, embed.USEEncoder) and enc.threads != threads:
-        enc = embed.USEEncoder(threads=threads)
-        enc.encode(["warm-up"])
+    if threads == 1:
+        return _make(model, device, workers)
+    enc = embed.USEEncoder(threads=threads)  # instead of batch's one-thread encoder (one model in memory)
+    enc.encode(["warm-up"])
     return enc
 batch.make_encoder = make_encoder
 import align
@@ -205,7 +208,8 @@ def run_per_document(docs: list[dict], out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline-docs", type=int, default=20, help="documents for the per-document baseline")
-    ap.add_argument("--configs", default="j1t2,j1t1,j2,perdoc", help="which runs (comma list)")
+    ap.add_argument("--configs", default="j1t1,j2,auto,perdoc", help="which runs (comma list)")
+    ap.add_argument("--repeat", type=int, default=1, help="run each batch configuration this many times")
     ap.add_argument("--keep", help="generate the documents into this folder and keep them")
     args = ap.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -217,13 +221,15 @@ def main() -> None:
         print(f"{n_docs} documents in {folder}; {os.cpu_count()} CPU cores; load average "
               f"{os.getloadavg()[0]:.1f} at the start", flush=True)
         rows, reference = [], None
-        for cfg, jobs, threads in (("j1t2", 1, 2), ("j1t1", 1, 1), ("j2", 2, 1)):
-            if cfg not in configs:
-                continue
+        known = {"j1t2": (1, 2), "j1t1": (1, 1), "j2": (2, 1), "auto": (0, 1)}
+        for cfg in [c for _ in range(args.repeat) for c in configs if c in known]:
+            jobs, threads = known[cfg]
             r = run_batch(folder, Path(tmp) / f"out-{cfg}", jobs, threads)
             tot = r["report"]["totals"]
             reference = reference or r["report"]
-            label = f"batch, {jobs} process{'es' if jobs > 1 else ''} × {threads} thread{'s' if threads > 1 else ''}"
+            workers = r["report"]["workers"]
+            label = (f"batch{' -j auto →' if not jobs else ','} {workers} process{'es' if workers > 1 else ''} × "
+                     f"{threads} thread{'s' if threads > 1 else ''}")
             rows.append((label, tot["documents"] - tot["failed"], tot["sentences"], r["wall"], r["mem"]))
             print(f"  {label}: {r['wall']:.1f} s (load average now {os.getloadavg()[0]:.1f})", flush=True)
         if "perdoc" in configs:

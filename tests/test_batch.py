@@ -190,7 +190,9 @@ def test_output_names_never_collide(tmp_path, fake_encoder):
     report = align.align_path(tmp_path / "in", out_dir=tmp_path / "out", formats=["csv"], encoder=fake_encoder)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.html.csv", "a.txt.csv", "corpus.csv",
                                                                    "corpus.txt.csv"]
-    assert report.corpus_pairs == 1 and report.duplicates_removed == 2
+    rows = [(p.zh, p.en) for d in report.documents for p in d.alignment.pairs]
+    assert len(rows) >= 3 and report.corpus_pairs == len(set(rows))  # the same text three times: one copy
+    assert report.duplicates_removed == len(rows) - len(set(rows)) == 2 * len(set(rows))
 
 
 def test_manifest_batch_and_its_errors(tmp_path, fake_encoder):
@@ -199,7 +201,8 @@ def test_manifest_batch_and_its_errors(tmp_path, fake_encoder):
     manifest = w(tmp_path / "m.tsv", "y.txt\tx.txt\nmissing.txt\ty.txt\n")
     report = align.align_path(None, pairs=manifest, out_dir=tmp_path / "out", formats=["tmx"],
                               encoder=fake_encoder)
-    assert [(d.status, d.pairs) for d in report.documents] == [("aligned", 1), ("failed", None)]
+    assert [(d.status, d.zh_sentences, d.en_sentences) for d in report.documents] == [("aligned", 1, 1),
+                                                                                     ("failed", None, None)]
     assert "missing.txt" in report.documents[1].error
     assert (tmp_path / "out" / "corpus.tmx").is_file()
     with pytest.raises(InputError, match="not both"):
@@ -231,6 +234,14 @@ def test_cli_batch_prints_a_table_writes_json_and_exits_non_zero_on_a_failure(tm
     # again: up to date, skipped; exit code still says one failed
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 1 and "skipped" in again.stdout
+    # --pairs: the manifest's documents; --force: redone although up to date
+    manifest = w(tmp_path / "m.tsv", "in/rain.txt\n")
+    forced = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--pairs", str(manifest), "-o", str(out),
+                             "--format", "tmx,xlsx,tsv", "--force", "--json", str(tmp_path / "f.json")],
+                            capture_output=True, text=True, timeout=300)
+    assert forced.returncode == 0, forced.stderr
+    report = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
+    assert [(d["source"], d["status"]) for d in report["documents"]] == [("in/rain.txt", "aligned")]
     bad = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(root), "--zh-tag", "zh_CN"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "zh-tag" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
