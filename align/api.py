@@ -22,8 +22,11 @@ from typing import Callable
 from . import detect, read, split
 from .aligner import AlignOptions, align
 from .embed import Encoder, load_encoder
+from .calibrate import calibrate_beads
 from .errors import AlignError, InputError
 from .model import Alignment, Document, Sentence
+from . import moves
+from .moves import align_moves
 from .write import FORMATS, TmxOptions, write_alignment
 
 TEXT_SUFFIXES = {".txt", ".text", ""}
@@ -93,26 +96,40 @@ def _check_sides(doc: Document, where: str) -> None:
 
 def align_document(doc: Document, model: str | None = None, device: str | None = None,
                    options: AlignOptions | None = None, encoder: Encoder | None = None,
-                   progress: Callable[[int], None] | None = None) -> Alignment:
-    """Embed and align a prepared document."""
+                   progress: Callable[[int], None] | None = None, monotonic: bool = False) -> Alignment:
+    """Embed and align a prepared document.
+
+    By default English blocks may sit elsewhere than the Chinese order says
+    (``align.moves``); ``monotonic=True`` assumes both texts run in the same order.
+    Bead scores are calibrated confidences (``align.calibrate``).
+    """
     enc = encoder or load_encoder(model, device)
     zh = [s.text for s in doc.zh]
     en = [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
-    beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):])
+    if monotonic:
+        beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):])
+        if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
+            beads = moves.reattach(beads, zh, en, enc, vecs[:len(zh)], vecs[len(zh):])
+    else:
+        beads = align_moves(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
+                            en_paras=[s.para for s in doc.en], zh_paras=[s.para for s in doc.zh])
+    calibrate_beads(beads, vecs[:len(zh)], vecs[len(zh):])
     return Alignment(doc, beads)
 
 
 def align_text(text: str, *, presplit: bool = False, model: str | None = None, device: str | None = None,
-               options: AlignOptions | None = None, name: str = "text") -> Alignment:
+               options: AlignOptions | None = None, name: str = "text", monotonic: bool = False) -> Alignment:
     """Align one bilingual text (both languages in one string)."""
-    return align_document(document_from_text(text, name, presplit), model, device, options)
+    return align_document(document_from_text(text, name, presplit), model, device, options, monotonic=monotonic)
 
 
 def align_pair(zh_text: str, en_text: str, *, presplit: bool = False, model: str | None = None,
-               device: str | None = None, options: AlignOptions | None = None, name: str = "text") -> Alignment:
+               device: str | None = None, options: AlignOptions | None = None, name: str = "text",
+               monotonic: bool = False) -> Alignment:
     """Align a Chinese text with its English translation (the order of the two is detected)."""
-    return align_document(document_from_pair(zh_text, en_text, name, presplit), model, device, options)
+    return align_document(document_from_pair(zh_text, en_text, name, presplit), model, device, options,
+                          monotonic=monotonic)
 
 
 def doc_name(path: Path) -> str:
@@ -138,9 +155,9 @@ def load_document(path: str | Path, en_path: str | Path | None = None, presplit:
 
 def align_file(path: str | Path, en_path: str | Path | None = None, *, presplit: bool = False,
                model: str | None = None, device: str | None = None,
-               options: AlignOptions | None = None) -> Alignment:
+               options: AlignOptions | None = None, monotonic: bool = False) -> Alignment:
     """Align one bilingual file, or a Chinese file and an English file (either order)."""
-    return align_document(load_document(path, en_path, presplit), model, device, options)
+    return align_document(load_document(path, en_path, presplit), model, device, options, monotonic=monotonic)
 
 
 def find_documents(folder: Path) -> list[tuple[Path, Path | None]]:
@@ -201,6 +218,7 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
                model: str | None = None, device: str | None = None, options: AlignOptions | None = None,
                tmx: TmxOptions | None = None,
                progress: Callable[[int], None] | None = None,
+               monotonic: bool = False, min_score: float | None = None,
                recursive: bool = False, pairs: str | Path | None = None, json_report: str | Path | None = None,
                force: bool = False, excel_safe: bool = False, zh_tag: str | None = None,
                en_tag: str | None = None, jobs: int | None = None, encoder: Encoder | None = None) -> RunReport:
@@ -216,7 +234,12 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
     ``json_report``: also write the run's report as JSON there. ``excel_safe``: a cell
     starting with = + - @ cannot be read as a formula (csv, tsv, xlsx). ``zh_tag``/``en_tag``:
     TMX language tags (default zh-CN, en-US). ``encoder``: an already loaded encoder.
+    ``monotonic``: assume both texts run in the same order (no moved blocks).
+    ``min_score`` (0–1): pairs whose calibrated score is below it stay out of the TMX
+    and are listed, with the unaligned sentences, in NAME.review.tsv.
     """
+    if min_score is not None and not 0.0 <= min_score <= 1.0:
+        raise InputError(f"--min-score must be between 0 and 1 (got {min_score})")
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise InputError(f"unknown format {bad[0]!r}; choose from {', '.join(FORMATS)}")
@@ -233,7 +256,8 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
                            presplit=presplit, model=model, device=device, encoder=encoder, tmx=tmx,
                            excel_safe=excel_safe, force=force, jobs=jobs, progress=progress,
                            json_report=json_report,
-                           align_kwargs={"options": options})
+                           align_kwargs={"options": options, "monotonic": monotonic},
+                           write_kwargs={"min_score": min_score} if min_score is not None else {})
     if path is None:
         raise InputError("give a file, two files, a folder, or --pairs MANIFEST")
     path = Path(path)
@@ -254,10 +278,11 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
         result = DocResult(doc_name(first), inputs)
         try:
             doc = load_document(first, second, presplit)
-            result.alignment = align_document(doc, options=options, encoder=encoder, progress=progress)
+            result.alignment = align_document(doc, options=options, encoder=encoder, progress=progress,
+                                              monotonic=monotonic)
             target = Path(out_dir) if out_dir else first.parent
             result.outputs = write_alignment(result.alignment, target, list(formats), tmx, inputs,
-                                             excel_safe=excel_safe)
+                                             min_score=min_score, excel_safe=excel_safe)
         except AlignError as e:
             if not path.is_dir() and isinstance(e, AlignError) and len(jobs) == 1:
                 raise

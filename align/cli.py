@@ -67,6 +67,8 @@ def run(
     model: Optional[str] = typer.Option(None, "--model", help="Sentence encoder: the embedded default, or a sentence-transformers name or path."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:0, mps (sentence-transformers models)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
+    monotonic: bool = typer.Option(False, "--monotonic", help="Assume both texts run in the same order (do not look for moved paragraphs)."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", min=0.0, max=1.0, help="Keep pairs scored below this (0-1) out of the TMX and list them in NAME.review.tsv."),
     recursive: bool = typer.Option(False, "-r", "--recursive", help="With a folder: also the documents in its subfolders."),
     pairs: Optional[Path] = typer.Option(None, "--pairs", help="A TSV manifest of documents: ZH_PATH<TAB>EN_PATH per line (or one bilingual path)."),
     json_report: Optional[Path] = typer.Option(None, "--json", help="Also write the run's report (per document: sentences, pairs, status) as JSON."),
@@ -89,6 +91,7 @@ def run(
         with (_BatchProgress(console) if batch else _progress(console)) as progress:
             report = align_path(path, en_file, out_dir=out_dir, formats=formats, presplit=presplit,
                                 model=model, device=device, progress=progress,
+                                monotonic=monotonic, min_score=min_score,
                                 recursive=recursive, pairs=pairs, json_report=json_report, force=force,
                                 excel_safe=excel_safe, zh_tag=zh_tag, en_tag=en_tag, jobs=jobs)
     except AlignError as e:
@@ -98,7 +101,7 @@ def run(
     if batch:
         _batch_table(console, report)
     else:
-        _summary(console, report)
+        _summary(console, report, min_score)
     if report.failed:
         for d in report.failed:
             err.print(f"[bold red]failed:[/] {d.name}: {d.error}", highlight=False, soft_wrap=True)
@@ -204,7 +207,7 @@ def _batch_table(console: Console, report) -> None:
                       f"removed) → {', '.join(str(p) for p in report.corpus)}", highlight=False)
 
 
-def _summary(console: Console, report) -> None:
+def _summary(console: Console, report, min_score: float | None = None) -> None:
     for d in report.documents:
         if d.alignment is None:
             continue
@@ -218,7 +221,17 @@ def _summary(console: Console, report) -> None:
         table.add_row("English", f"{len(a.doc.en)} sentences")
         table.add_row("pairs", f"{sum(1 for b in a.beads if b.two_sided)}")
         table.add_row("beads", ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
-        table.add_row("low confidence", f"{low} (score < {LOW_SCORE})")
+        unaligned = sum(1 for b in a.beads if not b.two_sided)
+        moved = sum(1 for b in a.beads if b.two_sided and getattr(b, "moved", False))
+        if min_score is None:
+            table.add_row("low confidence", f"{low} (score < {LOW_SCORE})")
+            table.add_row("unaligned", f"{unaligned} sentences (in one language only)")
+        else:
+            below = sum(1 for b in a.beads if b.two_sided and (b.score or 0) < min_score)
+            table.add_row("needs review", f"{below + unaligned}: {below} pairs scored < {min_score:g} (not in the TMX), "
+                                          f"{unaligned} unaligned sentences")
+        if moved:
+            table.add_row("moved", f"{moved} pairs out of order (paragraphs moved in the English)")
         for p in d.outputs:
             table.add_row("wrote", str(p))
         console.print(table)

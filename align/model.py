@@ -36,6 +36,8 @@ class Bead:
     zh_ids: list[int]
     en_ids: list[int]
     score: float | None = None
+    moved: bool = False  # its English sits elsewhere than the Chinese order says (align.moves)
+    raw: float | None = None  # the aligner's own score, before calibration (align.calibrate)
 
     @property
     def kind(self) -> str:

@@ -270,9 +270,11 @@ def render(fmt: str, pairs: list[tuple[Pair, str]], tmx: TmxOptions | None = Non
 
 def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
                     tmx: TmxOptions | None = None, inputs: list[Path] = (), *,
-                    excel_safe: bool = False, name: str | None = None) -> list[Path]:
+                    excel_safe: bool = False, name: str | None = None,
+                    min_score: float | None = None) -> list[Path]:
     """Write one document's outputs as OUT_DIR/NAME.FORMAT (NAME: ``name`` or the document's);
-    never overwrite an input."""
+    never overwrite an input. With ``min_score``, pairs scored below it stay out of the TMX
+    (the other formats keep them with their score) and go to OUT_DIR/NAME.review.tsv."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -281,16 +283,48 @@ def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
     source = Path(alignment.doc.source).name if alignment.doc.source else ""
     pairs = [(p, source) for p in alignment.pairs]
     resolved = {Path(p).resolve() for p in inputs}
-    for fmt in formats:  # check them all before writing any
-        path = out_dir / f"{name or alignment.doc.name}.{fmt}"
+    targets = [out_dir / f"{name or alignment.doc.name}.{ext}"
+               for ext in list(formats) + (["review.tsv"] if min_score is not None else [])]
+    for path in targets:  # check them all before writing any
         if path.resolve() in resolved:
             raise OutputError(f"{path}: is an input file; choose another --out-dir")
     written = []
     for fmt in formats:
         path = out_dir / f"{name or alignment.doc.name}.{fmt}"
-        atomic_write(path, render(fmt, pairs, tmx, excel_safe=excel_safe))
+        kept = [item for item in pairs if not below_min(item[0], min_score)] if fmt == "tmx" else pairs
+        atomic_write(path, render(fmt, kept, tmx, excel_safe=excel_safe))
+        written.append(path)
+    if min_score is not None:
+        path = out_dir / f"{name or alignment.doc.name}.review.tsv"
+        atomic_write(path, review_bytes(pairs, min_score, excel_safe))
         written.append(path)
     return written
+
+
+def below_min(pair: Pair, min_score: float | None) -> bool:
+    """A two-sided pair scored below ``min_score`` (never true when ``min_score`` is None)."""
+    return (min_score is not None and bool(pair.zh and pair.en)
+            and (pair.score is None or pair.score < min_score))
+
+
+def review_items(pairs: list[tuple[Pair, str]], min_score: float | None) -> list[tuple[str, Pair]]:
+    """What a person should look at: (reason, pair) for pairs below ``min_score`` and unaligned sentences."""
+    out = []
+    for pair, _ in pairs:
+        if below_min(pair, min_score):
+            out.append(("low score", pair))
+        elif not (pair.zh and pair.en):
+            out.append(("unaligned zh" if pair.zh else "unaligned en", pair))
+    return out
+
+
+def review_bytes(pairs: list[tuple[Pair, str]], min_score: float | None, excel_safe: bool = False) -> bytes:
+    """The review file (TSV, UTF-8): a ``reason`` column, then the CSV columns, in document order."""
+    rows = _rows([(p, "") for _, p in review_items(pairs, min_score)], False, excel_safe)
+    reasons = ["reason"] + [r for r, _ in review_items(pairs, min_score)]
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\n").writerows([r] + row for r, row in zip(reasons, rows))
+    return out.getvalue().encode("utf-8")
 
 
 def dedupe(items: list[tuple[Pair, str]]) -> tuple[list[tuple[Pair, str]], int]:

@@ -1,0 +1,421 @@
+"""Moved blocks: align texts whose paragraphs do not run in the same order.
+
+Every published sentence aligner (Bertalign, Vecalign, hunalign) and our own
+``aligner.align`` assume that both texts run in the same order. Press
+releases break that: a paragraph sits elsewhere in the English version, or is
+missing, or an "About …" section is added. This layer finds the moved English
+blocks, puts them back where the Chinese text has them, and lets the monotonic
+aligner do the rest:
+
+1. *Anchors*: each Chinese sentence's top-k English sentences (cosine of the
+   document-centred embeddings, as the aligner computes them).
+2. *Chain*: one anchor per Chinese row at most, chosen by a Viterbi pass in
+   Chinese order whose transitions cost nothing near the diagonal, a little
+   per sentence of distortion, and at most ``jump`` for any jump (forward or
+   backward). A moved block pays two jumps, so only runs of several good
+   anchors are worth moving; isolated look-alikes never are.
+3. *Segments*: the chain cut at its jumps. The heaviest chain of segments that
+   is increasing in English is the main stream; every other segment with
+   enough weight is a moved block. No moved block: the result is exactly the
+   monotonic one.
+4. *Permutation*: English is cut into pieces around the moved blocks (at a
+   paragraph break when one is near, else where the neighbouring sentences
+   fit best), the pieces are reordered by the Chinese position they belong to,
+   and ``align`` runs once on Chinese against the reordered English. Bead ids
+   are mapped back to the real English positions, so output follows the
+   Chinese text and the ids tell where each sentence really is. A bead that
+   would straddle two pieces is split; what is left over becomes one-sided.
+
+5. *Lone sentences*: ``reattach`` gives a one-sided sentence back to the
+   neighbouring pair when embedding the pair's side with it matches the other
+   side better (cosine × length penalty) than without it; otherwise it stays
+   one-sided. Applied in both modes (``api.align_document``).
+
+Every sentence still ends in exactly one bead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import inspect
+
+from .aligner import AlignOptions, align
+from .embed import Encoder
+from .model import Bead
+
+
+# Paragraph numbers go to the aligner (a soft signal there) when it takes them; after reordering,
+# a moved block's paragraph numbers travel with it, so no bead straddles the seam.
+_TAKES_PARAS = "zh_paras" in inspect.signature(align).parameters
+REATTACH_MARGIN = 0.0
+UNPAIR_BELOW = 0.05  # a pair whose two sides are less similar than this (centred cosine) is split up
+REATTACH = True  # give lone sentences back to the pair they belong to (see ``reattach``)
+
+
+@dataclass
+class MoveOptions:
+    """Knobs of the move finder (defaults tuned on benchmarks/reorder.py)."""
+
+    top_k: int = 2  # anchor candidates per Chinese sentence
+    jump: float = 0.5  # cost of one jump in the chain (in cosine units)
+    distortion: float = 0.05  # cost per sentence of distortion near the diagonal, capped at ``jump``
+    slack: float = 3.0  # sentences of distortion that cost nothing
+    lookback: int = 40  # Chinese rows searched for a cheap (non-jump) predecessor
+    min_anchors: int = 2  # anchors a moved block needs
+    min_weight: float = 1.7  # summed (smoothed) anchor similarity a moved block needs
+    para_bonus: float = 0.3  # preference for cutting English at a paragraph break
+    smooth: float = 0.5  # weight of the neighbours' best match (local coherence of a block)
+    reach: int = 3  # English sentences searched for a neighbour's match
+
+
+def _center(vecs: np.ndarray) -> np.ndarray:
+    out = vecs - vecs.mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms
+
+
+def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
+    """Transition cost from an anchor to a later one (di > 0 rows later, dj columns later)."""
+    excess = np.maximum(0.0, np.abs(dj - ratio * di) - opt.slack)
+    cost = np.minimum(opt.jump, opt.distortion * excess)
+    return np.where(dj <= 0, opt.jump, cost)
+
+
+def chain(sim: np.ndarray, opt: MoveOptions) -> list[tuple[int, int, float]]:
+    """The best non-monotonic chain of anchors (i, j, sim), in Chinese order."""
+    n, m = sim.shape
+    k = min(opt.top_k, m)
+    cand = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    ratio = m / max(n, 1)
+    # Per anchor: row, column, similarity, best chain value ending here, back pointer.
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    back: list[int] = []
+    sims: list[float] = []
+    row_start: list[int] = []  # index of the first anchor of each row
+    best_val, best_arg = 0.0, -1  # best chain value among anchors of earlier rows
+    for i in range(n):
+        row_start.append(len(rows))
+        lo = row_start[max(0, i - opt.lookback)]
+        prev_r = np.array(rows[lo:], dtype=float)
+        prev_c = np.array(cols[lo:], dtype=float)
+        prev_v = np.array(vals[lo:], dtype=float)
+        new = []
+        for j in cand[i]:
+            s = float(sim[i, j])
+            if s <= 0:
+                continue
+            v, arg = best_val - opt.jump, best_arg  # a jump from anywhere (or a fresh start)
+            if best_arg < 0:
+                v, arg = -opt.jump, -1
+            if len(prev_r):
+                tot = prev_v - _cost(opt, ratio, i - prev_r, j - prev_c)
+                t = int(np.argmax(tot))
+                if tot[t] > v:
+                    v, arg = float(tot[t]), lo + t
+            new.append((int(j), v + s, arg, s))
+        for j, v, arg, s in new:
+            rows.append(i)
+            cols.append(j)
+            vals.append(v)
+            back.append(arg)
+            sims.append(s)
+        for t in range(row_start[i], len(rows)):
+            if vals[t] > best_val:
+                best_val, best_arg = vals[t], t
+    if best_arg < 0:
+        return []
+    out = []
+    cur = best_arg
+    while cur >= 0:
+        out.append((rows[cur], cols[cur], sims[cur]))
+        cur = back[cur]
+    return out[::-1]
+
+
+def smoothed(sim: np.ndarray, opt: MoveOptions) -> np.ndarray:
+    """sim[i, j] plus ``smooth`` × the best match of row i-1 just before j and of row i+1 just after j.
+
+    A sentence pair inside a block whose neighbours also pair up gains; an isolated look-alike does not.
+    """
+    n, m = sim.shape
+    pad = np.full((n + 2, m + 2 * opt.reach), -1.0)
+    pad[1:-1, opt.reach:opt.reach + m] = sim
+    before = np.max([pad[:-2, opt.reach - d:opt.reach - d + m] for d in range(0, opt.reach + 1)], axis=0)
+    after = np.max([pad[2:, opt.reach + d:opt.reach + d + m] for d in range(0, opt.reach + 1)], axis=0)
+    return sim + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
+
+
+def heaviest_increasing(anchors: list[tuple[int, int, float]]) -> set[int]:
+    """Indices of the heaviest subsequence of ``anchors`` strictly increasing in English."""
+    if not anchors:
+        return set()
+    # Anchors come in Chinese order; a Fenwick tree over English positions keeps the best chain ending below j.
+    m = max(a[1] for a in anchors) + 2
+    tree_val = [0.0] * (m + 1)
+    tree_arg = [-1] * (m + 1)
+    best, prev = [], []
+    for k, (_, j, w) in enumerate(anchors):
+        q, arg, x = 0.0, -1, j  # best chain ending at an English position < j
+        while x > 0:
+            if tree_val[x] > q:
+                q, arg = tree_val[x], tree_arg[x]
+            x -= x & -x
+        best.append(q + w)
+        prev.append(arg)
+        x = j + 1
+        while x <= m:
+            if best[k] > tree_val[x]:
+                tree_val[x], tree_arg[x] = best[k], k
+            x += x & -x
+    cur = int(np.argmax(best))
+    keep = set()
+    while cur >= 0:
+        keep.add(cur)
+        cur = prev[cur]
+    return keep
+
+
+def moved_runs(anchors: list[tuple[int, int, float]], stream: set[int], ratio: float,
+               opt: MoveOptions) -> list[list[int]]:
+    """Runs of off-stream anchors that go forward together: the candidate moved blocks."""
+    runs: list[list[int]] = []
+    for k, (i, j, _) in enumerate(anchors):
+        if k in stream:
+            continue
+        if runs:
+            pi, pj, _ = anchors[runs[-1][-1]]
+            if -opt.slack <= j - pj <= ratio * (i - pi) + opt.slack:
+                runs[-1].append(k)
+                continue
+        runs.append([k])
+    return runs
+
+
+def _best_cut(lo: int, hi: int, left_fit: np.ndarray, right_fit: np.ndarray, breaks: set[int],
+              bonus: float) -> int:
+    """The cut c in [lo, hi] (sentences [lo, c) go left, [c, hi) go right) that fits best."""
+    best_c, best_s = hi, -np.inf
+    for c in range(lo, hi + 1):
+        s = float(left_fit[lo:c].sum() + right_fit[c:hi].sum()) + (bonus if c in breaks else 0.0)
+        if s > best_s + 1e-9:
+            best_c, best_s = c, s
+    return best_c
+
+
+def find_moves(sim: np.ndarray, en_paras: list[int] | None = None,
+               opt: MoveOptions | None = None) -> list[tuple[int, int, bool]] | None:
+    """English pieces [start, end) in Chinese order, each with a moved flag; None when nothing moved."""
+    opt = opt or MoveOptions()
+    n, m = sim.shape
+    if n < 2 or m < 2:
+        return None
+    ratio = m / n
+    anchors = chain(smoothed(sim, opt) if opt.smooth else sim, opt)
+    stream = heaviest_increasing(anchors)
+    group = {k: -1 for k in stream}  # -1: the main stream; r: moved run r
+    for r, run in enumerate(moved_runs(anchors, stream, ratio, opt)):
+        js = [anchors[k][1] for k in run]
+        weight = sum(anchors[k][2] for k in run)
+        if len(run) < opt.min_anchors or weight < opt.min_weight:
+            continue  # too little evidence: isolated look-alikes
+        lo, hi = min(js), max(js)
+        inside = [k for k, g in group.items() if lo <= anchors[k][1] <= hi]
+        if sum(anchors[k][2] for k in inside) >= weight / 2:
+            continue  # interleaved with what is already placed: not a clean block
+        for k in inside:  # a few weak anchors inside the block were wrong
+            del group[k]
+        group.update({k: r for k in run})
+    if all(g < 0 for g in group.values()):
+        return None
+    # Segments: kept anchors cut where the group changes in Chinese order, then in English order.
+    label, last = {}, None
+    for k in sorted(group):
+        if last is None or group[k] != group[last]:
+            label[k] = len(set(label.values()))
+        else:
+            label[k] = label[last]
+        last = k
+    segs: list[list[int]] = []
+    for k in sorted(group, key=lambda k: anchors[k][1]):
+        if segs and label[segs[-1][-1]] == label[k]:
+            segs[-1].append(k)
+        else:
+            segs.append([k])
+    breaks = set()
+    if en_paras is not None:
+        breaks = {c for c in range(1, m) if en_paras[c] != en_paras[c - 1]}
+    cuts = [0]
+    for a, b in zip(segs, segs[1:]):
+        lo, hi = anchors[a[-1]][1] + 1, anchors[b[0]][1]
+        za = max(anchors[k][0] for k in a)  # where a's piece ends in Chinese
+        zb = min(anchors[k][0] for k in b)  # where b's piece starts in Chinese
+        left_rows = sim[za:min(n, za + 3)]
+        right_rows = sim[max(0, zb - 2):zb + 1]
+        left_fit = np.append(left_rows.max(axis=0), 0.0)
+        right_fit = np.append(right_rows.max(axis=0), 0.0)
+        cuts.append(_best_cut(lo, hi, left_fit, right_fit, breaks, opt.para_bonus))
+    cuts.append(m)
+    pieces = []
+    for k, seg in enumerate(segs):
+        if cuts[k + 1] > cuts[k]:
+            pieces.append((min(anchors[a][0] for a in seg), cuts[k], cuts[k + 1], group[seg[0]] >= 0))
+    pieces.sort()
+    if [p[1] for p in pieces] == sorted(p[1] for p in pieces):
+        return None
+    return [(s, e, moved) for _, s, e, moved in pieces]
+
+
+def _split_straddling(bead: Bead, piece_of: list[int], text_len) -> list[Bead]:
+    """A bead whose English comes from two pieces: keep the larger part, the rest one-sided."""
+    groups: dict[int, list[int]] = {}
+    for j in bead.en_ids:
+        groups.setdefault(piece_of[j], []).append(j)
+    if len(groups) <= 1:
+        return [bead]
+    main = max(groups.values(), key=lambda js: sum(text_len(j) for j in js))
+    out = [Bead(list(bead.zh_ids), main, bead.score)]
+    for js in groups.values():
+        if js is not main:
+            out += [Bead([], [j]) for j in js]
+    return out
+
+
+def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
+                options: AlignOptions | None = None, zh_vecs: np.ndarray | None = None,
+                en_vecs: np.ndarray | None = None, en_paras: list[int] | None = None,
+                move_options: MoveOptions | None = None, zh_paras: list[int] | None = None) -> list[Bead]:
+    """Like ``aligner.align``, but English blocks may sit elsewhere than in the Chinese order.
+
+    Beads come in Chinese order; ``en_ids`` are the real English positions; beads
+    of moved blocks have ``moved`` set. Identical to ``align`` when nothing moved.
+    """
+    n, m = len(zh_texts), len(en_texts)
+    if n == 0 or m == 0:
+        return align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs)
+    if zh_vecs is None:
+        zh_vecs = encoder.encode(zh_texts)
+    if en_vecs is None:
+        en_vecs = encoder.encode(en_texts)
+    pieces = None
+    if n > 1 and m > 1:
+        sim = _center(zh_vecs) @ _center(en_vecs).T
+        pieces = find_moves(sim, en_paras, move_options)
+    if pieces is None:
+        beads = align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs)
+        return reattach(beads, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else beads
+    order = [j for s, e, _ in pieces for j in range(s, e)]
+    moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
+    piece_of = [0] * m
+    for k, (s, e, _) in enumerate(pieces):
+        for j in range(s, e):
+            piece_of[j] = k
+    extra = {}
+    if zh_paras is not None and en_paras is not None and _TAKES_PARAS:
+        extra = {"zh_paras": list(zh_paras), "en_paras": [en_paras[j] for j in order]}
+    beads = align(zh_texts, [en_texts[j] for j in order], encoder, options, zh_vecs, en_vecs[order], **extra)
+    out: list[Bead] = []
+    for b in beads:
+        real = Bead(list(b.zh_ids), [order[j] for j in b.en_ids], b.score)
+        for part in _split_straddling(real, piece_of, lambda j: len(en_texts[j])):
+            part.moved = any(j in moved for j in part.en_ids)
+            out.append(part)
+    return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
+
+
+def _lp(a: float, b: float) -> float:
+    """Bertalign's length penalty: log2(1 + shorter/longer)."""
+    lo, hi = min(a, b), max(a, b)
+    return float(np.log2(1.0 + lo / hi)) if hi > 0 else 1.0
+
+
+def reattach(beads: list[Bead], zh_texts: list[str], en_texts: list[str], encoder: Encoder,
+             zh_vecs: np.ndarray, en_vecs: np.ndarray, margin: float = REATTACH_MARGIN) -> list[Bead]:
+    """Give a lone sentence back to the neighbouring pair it belongs to, when the evidence says so.
+
+    A one-sided bead next to a pair (and adjacent to it in its own language) joins that pair
+    when the embedding of the pair's side with the sentence added matches the other side
+    better, by ``margin``, than without it (each joined side embedded as one text, as the
+    aligner does). A sentence with no such evidence stays one-sided: never forced onto a neighbour.
+    """
+    if len(zh_texts) < 2 or len(en_texts) < 2:
+        return beads
+    zmean, emean = zh_vecs.mean(axis=0), en_vecs.mean(axis=0)
+
+    def unit(v, mean):
+        v = v - mean
+        return v / (np.linalg.norm(v) or 1.0)
+
+    # Unrelated neighbours the aligner paired (e.g. a photo caption facing an "About" section): split.
+    split: list[Bead] = []
+    for b in beads:
+        if b.two_sided and UNPAIR_BELOW is not None:
+            zv = unit(zh_vecs[b.zh_ids].sum(axis=0), zmean * len(b.zh_ids))
+            ev = unit(en_vecs[b.en_ids].sum(axis=0), emean * len(b.en_ids))
+            if float(zv @ ev) < UNPAIR_BELOW and (b.score is None or b.score < UNPAIR_BELOW * 2):
+                split += [Bead([i], [], moved=b.moved) for i in b.zh_ids]
+                split += [Bead([], [j], moved=b.moved) for j in b.en_ids]
+                continue
+        split.append(b)
+    beads = split
+
+    texts = {"zh": zh_texts, "en": en_texts}
+    chars = {lang: [len("".join(t.split())) for t in texts[lang]] for lang in texts}
+    ratio = sum(chars["zh"]) / max(sum(chars["en"]), 1)  # Chinese characters per English character
+
+    def length(lang, ids):
+        n = sum(chars[lang][i] for i in ids)
+        return n / ratio if lang == "zh" else n
+    means = {"zh": zmean, "en": emean}
+    joiners = {"zh": "".join, "en": " ".join}
+    out = list(beads)
+    k = 0
+    while k < len(out):
+        b = out[k]
+        if b.two_sided or not (b.zh_ids or b.en_ids):
+            k += 1
+            continue
+        lang = "zh" if b.zh_ids else "en"
+        other = "en" if lang == "zh" else "zh"
+        s = (b.zh_ids or b.en_ids)[0]
+        best = None
+        for nb in (k - 1, k + 1):
+            if not 0 <= nb < len(out) or not out[nb].two_sided:
+                continue
+            pair = out[nb]
+            ids = pair.zh_ids if lang == "zh" else pair.en_ids
+            if s == ids[0] - 1:
+                merged = [s] + ids
+            elif s == ids[-1] + 1:
+                merged = ids + [s]
+            else:
+                continue
+            oth = pair.en_ids if lang == "zh" else pair.zh_ids
+            vecs = encoder.encode([joiners[lang](texts[lang][i] for i in ids),
+                                   joiners[lang](texts[lang][i] for i in merged),
+                                   joiners[other](texts[other][i] for i in oth)])
+            o = unit(vecs[2], means[other])
+            lo = length(other, oth)
+            before = float(unit(vecs[0], means[lang]) @ o) * _lp(length(lang, ids), lo)
+            after = float(unit(vecs[1], means[lang]) @ o) * _lp(length(lang, merged), lo)
+            if after > before + margin and (best is None or after - before > best[0]):
+                best = (after - before, nb, merged, after)
+        if best is None:
+            k += 1
+            continue
+        _, nb, merged, after = best
+        pair = out[nb]
+        pair.score = min(1.0, max(0.0, after))  # cosine × length penalty of the grown bead
+        if lang == "zh":
+            pair.zh_ids = merged
+        else:
+            pair.en_ids = merged
+        pair.moved = pair.moved or b.moved
+        del out[k]
+        k = max(0, k - 1)
+    return out

@@ -1,0 +1,226 @@
+"""Moved, missing and added paragraphs (align.moves), calibrated scores, --min-score and --monotonic."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from align import api, cli
+from align.aligner import align
+from align.calibrate import calibrate_beads
+from align.model import Alignment, Document, Sentence
+from align.moves import align_moves, find_moves
+from align.write import write_alignment
+
+
+class TopicEncoder:
+    """Each sentence names its meaning as «k»: same k in both languages → similar vectors.
+
+    A span of several sentences is the sum of its meanings, so multi-sentence beads
+    behave as with a real encoder. Unknown meanings (k ≥ 1000) are unrelated noise.
+    """
+
+    name = "topic"
+
+    def __init__(self, dim: int = 64, seed: int = 0):
+        self.dim = dim
+        self.rng = np.random.default_rng(seed)
+        self.base: dict[int, np.ndarray] = {}
+
+    def _base(self, k: int) -> np.ndarray:
+        if k not in self.base:
+            self.base[k] = np.random.default_rng(k + 17).standard_normal(self.dim)
+        return self.base[k]
+
+    def encode(self, texts, progress=None):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for r, t in enumerate(texts):
+            v = sum((self._base(int(k)) for k in re.findall(r"«(\d+)»", t)), np.zeros(self.dim))
+            v = v + 0.3 * np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(self.dim)
+            out[r] = v / np.linalg.norm(v)
+        return out
+
+
+def zh_s(k):
+    return f"第«{k}»句话。"
+
+
+def en_s(k):
+    return f"Sentence «{k}» here."
+
+
+def run(zh_keys, en_keys, en_paras=None, monotonic=False):
+    enc = TopicEncoder()
+    zh, en = [zh_s(k) for k in zh_keys], [en_s(k) for k in en_keys]
+    if monotonic:
+        return align(zh, en, enc)
+    return align_moves(zh, en, enc, en_paras=en_paras)
+
+
+def pairs_of(beads, zh_keys, en_keys):
+    return [([zh_keys[i] for i in b.zh_ids], [en_keys[j] for j in b.en_ids]) for b in beads]
+
+
+def covers_each_once(beads, n, m):
+    return (sorted(i for b in beads for i in b.zh_ids) == list(range(n))
+            and sorted(j for b in beads for j in b.en_ids) == list(range(m)))
+
+
+def test_same_order_gives_exactly_the_monotonic_result():
+    keys = list(range(24))
+    mono = run(keys, keys, monotonic=True)
+    moves = run(keys, keys)
+    assert [(b.zh_ids, b.en_ids) for b in moves] == [(b.zh_ids, b.en_ids) for b in mono]
+    assert not any(b.moved for b in moves)
+
+
+def test_a_moved_english_paragraph_is_paired_crosswise_and_output_follows_chinese():
+    zh = list(range(24))
+    en = list(range(0, 6)) + list(range(14, 19)) + list(range(6, 14)) + list(range(19, 24))
+    mono = pairs_of(run(zh, en, monotonic=True), zh, en)
+    assert sum(1 for z, e in mono if z and e and z == e) < 20  # the monotonic aligner cannot do it
+    beads = run(zh, en)
+    got = pairs_of(beads, zh, en)
+    assert got == [([k], [k]) for k in zh]  # every sentence with its own translation, in Chinese order
+    moved = sorted(k for (z, e), b in zip(got, beads) if b.moved for k in e)
+    assert moved == list(range(14, 19))  # the smaller block is the one that moved
+    # the ids are the real English positions
+    assert [b.en_ids[0] for b in beads] == [en.index(k) for k in zh]
+
+
+def test_blocks_moved_anywhere_one_each_way():
+    zh = list(range(40))
+    en = list(range(30, 36)) + list(range(0, 10)) + list(range(16, 30)) + list(range(10, 16)) + list(range(36, 40))
+    beads = run(zh, en)
+    assert pairs_of(beads, zh, en) == [([k], [k]) for k in zh]
+
+
+def test_sentences_in_one_language_only_become_one_sided_beads_of_one_sentence():
+    zh = list(range(5)) + [1001, 1002] + list(range(5, 20))  # two Chinese sentences without translation (a caption)
+    en = list(range(0, 8)) + list(range(12, 20)) + [2001, 2002, 2003]  # 8-11 missing; an "About" section added
+    beads = run(zh, en)
+    assert covers_each_once(beads, len(zh), len(en))
+    got = pairs_of(beads, zh, en)
+    one_sided = [p for p in got if not (p[0] and p[1])]
+    assert all(len(z) + len(e) == 1 for z, e in one_sided)  # vecalign's [i]:[] convention
+    assert sorted(k for z, e in one_sided for k in z + e) == [8, 9, 10, 11, 1001, 1002, 2001, 2002, 2003]
+    assert all(z == e for z, e in got if z and e)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_sentence_ends_in_exactly_one_bead(seed):
+    rng = random.Random(seed)
+    zh = list(range(rng.randint(5, 40)))
+    en = [k for k in zh if rng.random() > 0.1] + [1000 + k for k in range(rng.randint(0, 4))]
+    for _ in range(rng.randint(0, 3)):  # move a few runs
+        a = rng.randrange(len(en))
+        block = en[a:a + rng.randint(1, 6)]
+        del en[a:a + len(block)]
+        p = rng.randrange(len(en) + 1)
+        en[p:p] = block
+    beads = run(zh, en)
+    assert covers_each_once(beads, len(zh), len(en))
+    assert all(b.zh_ids or b.en_ids for b in beads)
+
+
+def test_a_paragraph_break_decides_where_a_moved_block_starts():
+    sim = np.full((6, 6), -0.1)
+    for i, j in [(0, 0), (1, 1), (2, 4), (3, 5), (4, 2), (5, 3)]:
+        sim[i, j] = 0.8
+    pieces = find_moves(sim, en_paras=[0, 0, 1, 1, 2, 2])
+    assert pieces is not None
+    assert [(s, e) for s, e, _ in pieces] == [(0, 2), (4, 6), (2, 4)]
+
+
+def test_calibrated_scores_are_probabilities_and_rank_right_above_wrong():
+    enc = TopicEncoder()
+    zh = [zh_s(k) for k in range(10)]
+    en = [en_s(k) for k in range(10)]
+    vz, ve = enc.encode(zh), enc.encode(en)
+    from align.model import Bead
+
+    right = [Bead([k], [k], 0.6) for k in range(10)]
+    wrong = [Bead([k], [(k + 5) % 10], 0.05) for k in range(10)]
+    calibrate_beads(right, vz, ve)
+    calibrate_beads(wrong, vz, ve)
+    assert all(0.0 <= b.score <= 1.0 for b in right + wrong)
+    assert min(b.score for b in right) > 0.8 > 0.3 > max(b.score for b in wrong)
+    assert right[0].raw == 0.6  # the aligner's own score is kept
+
+
+def _alignment(scores):
+    doc = Document("d", zh=[Sentence(f"中文句子{k}。") for k in range(3)],
+                   en=[Sentence(f"English sentence {k}.") for k in range(4)])
+    from align.model import Bead
+
+    beads = [Bead([0], [0], scores[0]), Bead([1], [1], scores[1]), Bead([2], [2], scores[2]), Bead([], [3], 0.7)]
+    return Alignment(doc, beads)
+
+
+def test_min_score_keeps_low_pairs_out_of_the_tmx_and_lists_them_for_review(tmp_path):
+    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, ["tmx", "csv"], min_score=0.5)
+    assert sorted(p.name for p in written) == ["d.csv", "d.review.tsv", "d.tmx"]
+    segs = [s.text for s in ET.parse(tmp_path / "d.tmx").getroot().iter("seg")]
+    assert "中文句子1。" not in segs and "中文句子0。" in segs and "中文句子2。" in segs
+    rows = list(csv.reader(io.StringIO((tmp_path / "d.csv").read_text(encoding="utf-8-sig"))))
+    assert [r[2] for r in rows[1:4]] == ["0.950", "0.300", "0.800"]  # the CSV keeps them, with their score
+    review = list(csv.reader(io.StringIO((tmp_path / "d.review.tsv").read_text(encoding="utf-8")), delimiter="\t"))
+    assert review[0][0] == "reason"
+    assert [(r[0], r[1], r[2]) for r in review[1:]] == [("low score", "中文句子1。", "English sentence 1."),
+                                                        ("unaligned en", "", "English sentence 3.")]
+
+
+def test_without_min_score_no_review_file_and_the_tmx_keeps_everything(tmp_path):
+    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, ["tmx"])
+    assert [p.name for p in written] == ["d.tmx"]
+    assert len(list(ET.parse(tmp_path / "d.tmx").getroot().iter("tu"))) == 3
+
+
+@pytest.fixture
+def topic_encoder(monkeypatch):
+    enc = TopicEncoder()
+    monkeypatch.setattr(api, "load_encoder", lambda model=None, device=None: enc)
+    return enc
+
+
+def _swapped_release(tmp_path):
+    zh = [list(range(0, 4)), list(range(4, 8)), list(range(8, 12)), list(range(12, 16))]
+    en = [zh[0], zh[2], zh[1], zh[3]]  # the English swaps the second and third paragraphs
+    text = "\n\n".join("".join(zh_s(k) for k in p) for p in zh) + "\n\n" + \
+        "\n\n".join(" ".join(en_s(k) for k in p) for p in en) + "\n"
+    path = tmp_path / "release.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_api_monotonic_switch_and_min_score(tmp_path, topic_encoder):
+    path = _swapped_release(tmp_path)
+    moves = api.align_path(path, out_dir=tmp_path / "a", formats=["csv"], min_score=0.5)
+    mono = api.align_path(path, out_dir=tmp_path / "b", formats=["csv"], monotonic=True)
+    a, b = moves.documents[0].alignment, mono.documents[0].alignment
+    right = lambda al: sum(1 for p in al.pairs if re.findall("«(\\d+)»", p.zh) == re.findall("«(\\d+)»", p.en))  # noqa: E731
+    assert right(a) == 16 > right(b)
+    assert (tmp_path / "a" / "release.review.tsv").exists() and not (tmp_path / "b" / "release.review.tsv").exists()
+    with pytest.raises(api.InputError):
+        api.align_path(path, out_dir=tmp_path / "c", min_score=1.5)
+
+
+def test_cli_min_score_and_monotonic_options(tmp_path, topic_encoder):
+    path = _swapped_release(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(cli.app, [str(path), "-o", str(tmp_path / "o"), "--min-score", "0.5"])
+    assert res.exit_code == 0, res.output
+    assert "needs review" in res.output and "moved" in res.output
+    assert (tmp_path / "o" / "release.review.tsv").exists()
+    res = runner.invoke(cli.app, [str(path), "-o", str(tmp_path / "m"), "--monotonic"])
+    assert res.exit_code == 0, res.output
+    assert "moved" not in res.output and not (tmp_path / "m" / "release.review.tsv").exists()
+    res = runner.invoke(cli.app, [str(path), "--min-score", "2"])
+    assert res.exit_code != 0
