@@ -57,6 +57,7 @@ def _top_k(zh: np.ndarray, en: np.ndarray, k: int, block: int = 2048):
     k = min(k, en.shape[0])
     idx = np.zeros((zh.shape[0], k), dtype=np.int64)
     sims = np.zeros((zh.shape[0], k), dtype=np.float32)
+    block = max(16, min(block, (1 << 16) // max(1, en.shape[0])))  # rows per block: about 64k cells at a time
     for s in range(0, zh.shape[0], block):
         sim = zh[s:s + block] @ en.T
         part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
