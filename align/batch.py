@@ -751,9 +751,13 @@ def align_batch(path: str | Path | None, pairs: str | Path | None = None, *, out
     corpus_dir = out if out is not None else root
     plan_jobs = plan(docs, root, out, corpus_dir)
     settings = Settings(list(formats), presplit, tmx, excel_safe, dict(align_kwargs or {}), dict(write_kwargs or {}))
-    opts = settings.align_kwargs.get("options")
-    if opts is not None:
-        settings.max_bead, settings.spans = getattr(opts, "max_bead", 5), getattr(opts, "spans", "embed") == "embed"
+    # Multi-sentence spans are embedded up front only when the aligner embeds them all (spans="embed");
+    # otherwise ("sum", "refine") it asks for few or none, and the cache answers for the sentences.
+    from .aligner import AlignOptions
+
+    opts = settings.align_kwargs.get("options") or AlignOptions()
+    settings.max_bead = getattr(opts, "max_bead", 5)
+    settings.spans = getattr(opts, "spans", "embed") == "embed"
     report = run_batch(plan_jobs, settings, encoder=encoder, model=model, device=device, force=force,
                        workers=jobs, progress=progress, corpus_dir=corpus_dir)
     return finish_report(report, json_report)

@@ -183,6 +183,23 @@ def test_batched_embeddings_align_as_document_by_document(fake_encoder):
     assert [(b.zh_ids, b.en_ids) for b in together.beads] == [(b.zh_ids, b.en_ids) for b in alone.beads]
 
 
+def test_a_batch_embeds_no_more_than_aligning_each_document_alone(releases, tmp_path):
+    from conftest import FakeEncoder
+
+    alone = 0
+    for first, second in batch.discover(releases, recursive=True):
+        try:
+            doc = align.api.load_document(first, second)
+        except InputError:
+            continue
+        enc = FakeEncoder()
+        align.api.align_document(doc, encoder=enc)
+        alone += enc.calls
+    together = FakeEncoder()
+    run(releases, tmp_path / "out", together, jobs=1)
+    assert 0 < together.calls <= alone
+
+
 def test_output_names_never_collide(tmp_path, fake_encoder):
     text = "今天下雨了。\n\nIt rained today.\n"
     w(tmp_path / "in" / "a.txt", text)
