@@ -55,7 +55,7 @@ ZH = "<{k}>这是第{k}个句子，讲的是一件很普通的事情。"
 EN = "<{k}> This is sentence number {k}, about something quite ordinary."
 
 
-@pytest.mark.parametrize("spans", ["sum", "embed"])
+@pytest.mark.parametrize("spans", ["sum", "refine", "embed"])
 @pytest.mark.parametrize("scorer", ["learned", "cosine"])
 def test_every_sentence_in_exactly_one_bead_in_order(fake_encoder, spans, scorer):
     rnd = random.Random(1)
@@ -145,3 +145,24 @@ def test_real_encoder_on_a_short_release():
     beads = align(zh, en, USEEncoder())
     assert [(b.zh_ids, b.en_ids) for b in beads] == [([0], [0]), ([1], [1, 2]), ([2], [3]), ([3], [4])]
     assert all(b.score > 0.2 for b in beads)
+
+
+def test_refine_embeds_a_shortlist_of_spans_not_the_whole_band():
+    class Counting(TopicEncoder):
+        texts = 0
+
+        def encode(self, texts, progress=None):
+            Counting.texts += len(texts)
+            return super().encode(texts, progress)
+
+    zh = [ZH.format(k=k) for k in range(40)]
+    en = [EN.format(k=k) for k in range(40)]
+    en[20:21] = ["<20> This is sentence number twenty,", "<20> about something quite ordinary again."]
+    found = {}
+    for spans in ("embed", "refine"):
+        Counting.texts = 0
+        beads = align(zh, en, Counting(), AlignOptions(spans=spans))
+        _check_invariants(beads, 40, 41)
+        found[spans] = Counting.texts
+        assert ([20], [20, 21]) in [(b.zh_ids, b.en_ids) for b in beads]
+    assert found["refine"] < found["embed"] / 3
