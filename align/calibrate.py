@@ -6,9 +6,9 @@ beads but is no probability: with the default encoder true pairs score about
 probability that the bead is exactly right (the strict criterion of
 ``score.py``), fitted on MAC-Dev by ``benchmarks/reorder.py --fit``:
 
-* two-sided beads: the aligner's score, the cosine of the two sides' summed
-  (document-centred) sentence embeddings, its margin over the best competing
-  sentence outside the bead, and the bead's size;
+* two-sided beads: the aligner's score; the margin of the cosine of the two
+  sides' summed (document-centred) sentence embeddings over the best competing
+  sentence outside the bead; and the bead's size;
 * one-sided beads (a sentence with no counterpart): the sentence's best cosine
   with any sentence of the other language — a low one makes "unaligned" likely right.
 
@@ -25,8 +25,8 @@ from .model import Bead
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
 # and aligner). Refit when the aligner's score or the encoder changes.
-TWO_SIDED = (0.614, 7.66, -3.54, 2.65, -0.634)  # intercept, raw, cosine, margin, size
-ONE_SIDED = (-3.72, 2.93)  # intercept, best cosine
+TWO_SIDED = (0.611, 4.78, 0.693, -0.482)  # intercept, raw, margin, size
+ONE_SIDED = (2.01, -5.64)  # intercept, best cosine
 
 
 def _center(vecs: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
-    """One feature row per bead: two-sided [raw, cos, margin, size], one-sided [best cos]."""
+    """One feature row per bead: two-sided [raw, margin, size], one-sided [best cos]."""
     z, e = _center(np.asarray(zh_vecs)), _center(np.asarray(en_vecs))
     sim = z @ e.T if len(z) and len(e) else np.zeros((len(z), len(e)))
     rows = []
@@ -62,7 +62,7 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
                 alt = max(alt, float((zv @ e[out_e].T).max()))
             if out_z.any():
                 alt = max(alt, float((ev @ z[out_z].T).max()))
-            rows.append([float(raw or 0.0), cos, cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2)])
+            rows.append([float(raw or 0.0), cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2)])
         elif b.zh_ids:
             rows.append([float(sim[b.zh_ids[0]].max()) if sim.shape[1] else 0.0])
         else:
