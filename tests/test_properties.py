@@ -76,11 +76,11 @@ def side(sentence):
     return st.one_of(
         st.just([]),
         st.lists(sentence, min_size=1, max_size=1),
-        st.lists(sentence, min_size=0, max_size=8),
-        st.lists(sentence, min_size=10, max_size=20),  # against an empty or one-sentence side: very unequal
+        st.lists(sentence, min_size=0, max_size=6),
+        st.lists(sentence, min_size=8, max_size=16),  # against an empty or one-sentence side: very unequal
         # Repeated identical sentences: a small pool drawn from many times.
         st.lists(sentence, min_size=1, max_size=3).flatmap(
-            lambda pool: st.lists(st.sampled_from(pool), min_size=1, max_size=12)),
+            lambda pool: st.lists(st.sampled_from(pool), min_size=1, max_size=10)),
     )
 
 
