@@ -17,14 +17,13 @@ from .model import Sentence
 
 _ZH_END = re.compile(
     r"(?:[。！？!?]+|…{1,}|\.{3,})"  # sentence-final punctuation (clusters count once)
-    r"[”’」』）》\"')\]】]*"  # closing quotes and brackets stay with their sentence
-)
+    r"(?:[”’」』）》\"')\]】]|\s+(?=[”’」』）》】]))*"  # closing quotes and brackets stay with their
+)  # sentence, also when a stray space stands before them
 # An English abbreviation after which a capitalised word does not start a new sentence.
 _NO_BREAK_AFTER = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|Nos|Vol|Fig|Art|Sec|Gen|Col|Lt|Sgt|Rev|Hon|Jr|Sr|vs|approx|ca|cf|Co|Messrs|Mt|Ft|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
     r"|(?:^|[\s(])[A-Z])\.$"
 )
-# Abbreviations that often end a sentence too: only glued to the next part when it starts in lower case.
 _ANY_END = re.compile(r"[.!?;。！？…]")  # pysbd can only split after one of these
 _MAX_CHUNK = 2000  # characters: longer stretches without any stop are cut at spaces for the splitter
 

@@ -88,6 +88,7 @@ def test_hard_wrapped_english_is_joined():
     ("他发布了《报告》（2022年版）。随后离开……大家鼓掌。", ["他发布了《报告》（2022年版）。", "随后离开……", "大家鼓掌。"]),
     ("版本v2.0已经上线。", ["版本v2.0已经上线。"]),
     ("「好吗？」她问。", ["「好吗？」", "她问。"]),
+    ("他道：“你不会摔交。 ”我道：“谁说不会？”", ["他道：“你不会摔交。 ”", "我道：“谁说不会？”"]),
 ])
 def test_chinese_sentences(para, expected):
     assert split.split_zh(para) == expected
