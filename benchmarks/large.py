@@ -3,6 +3,7 @@
     python benchmarks/large.py                       # size sweep 250..2000 sentences, real encoder
     python benchmarks/large.py --sizes 50000         # the 50,000-sentence document
     python benchmarks/large.py --encoder fake        # everything but the encoder (hash vectors)
+    python benchmarks/large.py --monotonic           # without the search for moved paragraphs
 
 Each size runs in a fresh process (so peak memory is that size's alone) on a
 synthetic release of N Chinese and N English sentences (numbers, places and
@@ -73,7 +74,7 @@ def _peak_mb() -> float:
     return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(n: int, encoder_kind: str) -> dict:
+def measure(n: int, encoder_kind: str, monotonic: bool = False) -> dict:
     """Run one size in this process and return its numbers."""
     sys.path.insert(0, str(ROOT))
     from align import api
@@ -105,7 +106,7 @@ def measure(n: int, encoder_kind: str) -> dict:
                 return vecs
             return encoder.encode(texts)
 
-    alignment = api.align_document(doc, encoder=Cached())
+    alignment = api.align_document(doc, encoder=Cached(), monotonic=monotonic)
     t2 = time.perf_counter()
     zh_ids = sorted(i for b in alignment.beads for i in b.zh_ids)
     en_ids = sorted(j for b in alignment.beads for j in b.en_ids)
@@ -121,17 +122,20 @@ def main() -> None:
     ap.add_argument("--sizes", default="250,500,1000,2000", help="comma list of sentences per language")
     ap.add_argument("--encoder", choices=["use", "fake"], default="use",
                     help="use: the embedded default encoder; fake: hash vectors (no model)")
+    ap.add_argument("--monotonic", action="store_true",
+                    help="align as --monotonic does (no search for moved paragraphs)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds allowed per size")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(measure(args.one, args.encoder)))
+        print(json.dumps(measure(args.one, args.encoder, args.monotonic)))
         return
-    print(f"encoder: {args.encoder}; cores: {os.cpu_count()}; python {sys.version.split()[0]}")
+    print(f"encoder: {args.encoder}; {'monotonic' if args.monotonic else 'default (moved paragraphs)'}; cores: {os.cpu_count()}; python {sys.version.split()[0]}")
     print(f"{'sentences':>10} {'embed s':>9} {'align s':>9} {'sent/s':>8} {'peak MB':>9} {'KB/sent':>8} {'1-1 ok':>7}")
     for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
         try:
-            proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--encoder", args.encoder],
+            proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--encoder", args.encoder]
+                                  + (["--monotonic"] if args.monotonic else []),
                                   capture_output=True, text=True, timeout=args.timeout)
         except subprocess.TimeoutExpired:
             print(f"{n:>10} did not finish in {args.timeout:.0f} s")
