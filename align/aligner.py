@@ -12,9 +12,13 @@ Two passes, as in Bertalign (Liu & Zhu 2022), with a richer bead score:
    sum of a few signals (``WEIGHTS``, fitted on MAC-Dev by a structured
    perceptron with leave-one-document-out checks, ``benchmarks/quality.py``):
 
-   * the cosine of the embeddings of its two sides (document-centred; a
-     multi-sentence side is the normalised sum of its sentence embeddings, and
-     with ``spans="embed"`` its own embedding);
+   * the cosine of the embeddings of its two sides (document-centred). A
+     multi-sentence side is first the normalised sum of its sentence
+     embeddings; by default (``spans="refine"``) a first DP pass with those
+     sums shortlists the multi-sentence beads that come close to the best one
+     at the path's bead boundaries, only those sides are embedded for real,
+     and the DP runs again (``"sum"``: sums only, fastest; ``"embed"``: every
+     side in the band embedded, the old way, several times slower);
    * a length signal: the squared log ratio of Chinese characters to English
      characters, against the document's own ratio;
    * (Chinese side only) the share of English content words that a Chinese
@@ -22,6 +26,7 @@ Two passes, as in Bertalign (Liu & Zhu 2022), with a richer bead score:
    * matching and unmatched anchors: numbers (``129.8亿`` = ``12.98 billion``),
      percentages, Latin names and acronyms;
    * a prior per bead type (1-1, 1-2, …, insertion, deletion);
+   * optionally (``csls=True``; measured, no gain, so off) a CSLS-style hubness discount;
    * optionally, a paragraph boundary crossed inside a bead.
 
    The DP runs row by row, vectorised over the band, so time and memory are
@@ -72,14 +77,14 @@ class AlignOptions:
     window: int = 5  # search window around the first path, in sentences
     skip: float = -0.1  # score of an insertion or deletion (scorer="cosine" only)
     center: bool = True  # subtract each side's mean embedding (per document)
-    spans: str = "sum"  # multi-sentence sides: "sum" of sentence embeddings, "embed" each, "refine" shortlisted
+    spans: str = "refine"  # multi-sentence sides: "sum" of sentence embeddings, "embed" each, "refine" shortlisted
     scorer: str = "learned"  # "learned": WEIGHTS over all signals; "cosine": Bertalign's sim × length; "length": no embeddings
     lexical: bool = True  # CC-CEDICT dictionary overlap (Chinese side only)
     anchors: bool = True  # numbers, percentages, Latin names as anchors
     length: bool = True  # the length signal in the learned score
     weights: dict | None = None  # override WEIGHTS (for experiments)
     punct: bool = True  # question/exclamation marks and quotation marks should agree across a bead
-    csls: bool = True  # margin scoring: discount sentences similar to everything (CSLS hubness)
+    csls: bool = False  # margin scoring: discount sentences similar to everything (CSLS hubness)
     refine_margin: float = 0.15  # spans="refine": embed multi-sentence candidates within this of the best
 
 
