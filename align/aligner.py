@@ -536,6 +536,19 @@ def _shortlist(ctx: _Context, wins, types, path, rows, margin: float):
     return need_z, need_e
 
 
+def _need_both(ctx: _Context, need_z, need_e) -> None:
+    """Embed both sides' missing runs in one encoder call (each call has a fixed cost)."""
+    zk = sorted(k for k in need_z if k[1] > 1 and k not in ctx.z.cache)
+    ek = sorted(k for k in need_e if k[1] > 1 and k not in ctx.e.cache)
+    if not zk and not ek:
+        return
+    texts = [ctx.z.joiner(ctx.z.texts[s:s + a]) for s, a in zk] + [ctx.e.joiner(ctx.e.texts[s:s + b]) for s, b in ek]
+    vecs = ctx.z.encoder.encode(texts)
+    for side, keys, part in ((ctx.z, zk, vecs[:len(zk)]), (ctx.e, ek, vecs[len(zk):])):
+        if keys:
+            side.cache.update(zip(keys, _center(part, side.mean) if side.mean is not None else part))
+
+
 def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None):
     """The context, band and bead types of one document (shared by ``align`` and weight fitting)."""
     opt = options or AlignOptions()
@@ -587,7 +600,6 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
         rows: list[np.ndarray] = []
         first = _dp(ctx, n, m, wins, types, rows_out=rows)
         need_z, need_e = _shortlist(ctx, wins, types, first, rows, opt.refine_margin)
-        ctx.z.need(need_z)
-        ctx.e.need(need_e)
+        _need_both(ctx, need_z, need_e)
     path = _dp(ctx, n, m, wins, types)
     return _beads(ctx, path, exact=opt.spans == "embed")
