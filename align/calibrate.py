@@ -43,30 +43,67 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n else v
 
 
+_BLOCK_CELLS = 1 << 16  # similarities computed at a time (about 64k cells, as aligner._top_k)
+
+
+def _top(queries: np.ndarray, keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's k most similar keys, best first: (indices, sims), in row blocks (no full matrix)."""
+    k = min(k, len(keys))
+    idx = np.zeros((len(queries), k), dtype=np.int64)
+    sims = np.zeros((len(queries), k), dtype=np.result_type(queries, keys))
+    if k == 0:
+        return idx, sims
+    step = max(16, _BLOCK_CELLS // max(1, len(keys)))
+    for lo in range(0, len(queries), step):
+        sim = queries[lo:lo + step] @ keys.T
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        val = np.take_along_axis(sim, part, axis=1)
+        order = np.argsort(-val, axis=1, kind="stable")
+        idx[lo:lo + step] = np.take_along_axis(part, order, axis=1)
+        sims[lo:lo + step] = np.take_along_axis(val, order, axis=1)
+    return idx, sims
+
+
+def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[int]) -> float:
+    """The best similarity of a top list (best first) whose index is not ``inside``; -1 if none."""
+    for j, s in zip(idx, sims):
+        if j not in inside:
+            return float(s)
+    return -1.0
+
+
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
-    """One feature row per bead: two-sided [raw, margin, size], one-sided [best cos]."""
+    """One feature row per bead: two-sided [raw, margin, size], one-sided [best cos].
+
+    Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
+    competitor outside a bead is among the top (bead size + 1) sentences of the other language.
+    """
     z, e = _center(np.asarray(zh_vecs)), _center(np.asarray(en_vecs))
-    sim = z @ e.T if len(z) and len(e) else np.zeros((len(z), len(e)))
+    two = [b for b in beads if b.two_sided]
+    zv = np.array([_unit(z[b.zh_ids].sum(axis=0)) for b in two]).reshape(len(two), z.shape[1] if z.ndim == 2 else 0)
+    ev = np.array([_unit(e[b.en_ids].sum(axis=0)) for b in two]).reshape(len(two), e.shape[1] if e.ndim == 2 else 0)
+    k_e = max((len(b.en_ids) for b in two), default=0) + 1
+    k_z = max((len(b.zh_ids) for b in two), default=0) + 1
+    ze_idx, ze_sim = _top(zv, e, k_e)  # each bead's Chinese side against all English sentences
+    ez_idx, ez_sim = _top(ev, z, k_z)  # and its English side against all Chinese sentences
+    lone_z = [b.zh_ids[0] for b in beads if not b.two_sided and b.zh_ids]
+    lone_e = [b.en_ids[0] for b in beads if not b.two_sided and not b.zh_ids and b.en_ids]
+    best_z = dict(zip(lone_z, _top(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
+    best_e = dict(zip(lone_e, _top(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
     rows = []
+    t = 0
     for b in beads:
         raw = b.raw if b.raw is not None else b.score
         if b.two_sided:
-            zv, ev = _unit(z[b.zh_ids].sum(axis=0)), _unit(e[b.en_ids].sum(axis=0))
-            cos = float(zv @ ev)
-            alt = -1.0
-            out_e = np.ones(sim.shape[1], bool)
-            out_e[b.en_ids] = False
-            out_z = np.ones(sim.shape[0], bool)
-            out_z[b.zh_ids] = False
-            if out_e.any():
-                alt = max(alt, float((zv @ e[out_e].T).max()))
-            if out_z.any():
-                alt = max(alt, float((ev @ z[out_z].T).max()))
+            cos = float(zv[t] @ ev[t])
+            alt = max(_best_outside(ze_idx[t], ze_sim[t], b.en_ids),
+                      _best_outside(ez_idx[t], ez_sim[t], b.zh_ids))
+            t += 1
             rows.append([float(raw or 0.0), cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2)])
         elif b.zh_ids:
-            rows.append([float(sim[b.zh_ids[0]].max()) if sim.shape[1] else 0.0])
+            rows.append([float(best_z.get(b.zh_ids[0], 0.0))])
         else:
-            rows.append([float(sim[:, b.en_ids[0]].max()) if sim.shape[0] else 0.0])
+            rows.append([float(best_e.get(b.en_ids[0], 0.0))])
     return rows
 
 

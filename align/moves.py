@@ -85,11 +85,79 @@ def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.
     return np.where(dj <= 0, opt.jump, cost)
 
 
-def chain(sim: np.ndarray, opt: MoveOptions) -> list[tuple[int, int, float]]:
-    """The best non-monotonic chain of anchors (i, j, sim), in Chinese order."""
+_BLOCK_CELLS = 1 << 16  # similarities computed at a time (about 64k cells, as aligner._top_k)
+
+
+class Similarity:
+    """Cosine similarities of Chinese × English sentences, computed on demand in blocks.
+
+    Built from the two (centred, unit) embedding matrices, it never holds the whole
+    n×m matrix: memory stays linear in the document size. ``Similarity.of_matrix``
+    wraps a ready matrix (small inputs, tests).
+    """
+
+    def __init__(self, zh: np.ndarray, en: np.ndarray):
+        self.zh, self.en, self.matrix = zh, en, None
+        self.shape = (zh.shape[0], en.shape[0])
+
+    @classmethod
+    def of_matrix(cls, sim: np.ndarray) -> "Similarity":
+        out = cls.__new__(cls)
+        out.zh = out.en = None
+        out.matrix = np.asarray(sim)
+        out.shape = out.matrix.shape
+        return out
+
+    def block(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> np.ndarray:
+        """Rows [r0, r1) × columns [c0, c1) of the similarity matrix."""
+        c1 = self.shape[1] if c1 is None else c1
+        if self.matrix is not None:
+            return self.matrix[r0:r1, c0:c1]
+        return self.zh[r0:r1] @ self.en[c0:c1].T
+
+
+def _smoothed_rows(sim: Similarity, lo: int, hi: int, opt: MoveOptions) -> np.ndarray:
+    """Rows [lo, hi) of ``smoothed``: needs only rows lo-1 .. hi of the similarities."""
+    n, m = sim.shape
+    r = opt.reach
+    a, b = max(0, lo - 1), min(n, hi + 1)
+    raw = sim.block(a, b)
+    pad = np.full((hi - lo + 2, m + 2 * r), -1.0)  # pad row t is row lo-1+t (-1 outside the document)
+    pad[a - (lo - 1):a - (lo - 1) + (b - a), r:r + m] = raw
+    before = pad[:-2, r:r + m].copy()
+    after = pad[2:, r:r + m].copy()
+    for d in range(1, r + 1):
+        np.maximum(before, pad[:-2, r - d:r - d + m], out=before)
+        np.maximum(after, pad[2:, r + d:r + d + m], out=after)
+    return raw[lo - a:hi - a] + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
+
+
+def candidates(sim: Similarity, opt: MoveOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Each Chinese row's top-k English columns of the (smoothed) similarities: (indices, values).
+
+    Computed in row blocks of about ``_BLOCK_CELLS`` cells: memory O((n + m)·k) plus one block.
+    """
     n, m = sim.shape
     k = min(opt.top_k, m)
-    cand = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    idx = np.zeros((n, k), dtype=np.int64)
+    vals = np.zeros((n, k))
+    step = max(16, _BLOCK_CELLS // max(1, m))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        val = _smoothed_rows(sim, lo, hi, opt) if opt.smooth else sim.block(lo, hi)
+        part = np.argpartition(-val, k - 1, axis=1)[:, :k]
+        idx[lo:hi] = part
+        vals[lo:hi] = np.take_along_axis(val, part, axis=1)
+    return idx, vals
+
+
+def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> list[tuple[int, int, float]]:
+    """The best non-monotonic chain of anchors (i, j, sim), in Chinese order.
+
+    ``cand``/``cand_sims``: each Chinese row's candidate English columns and their similarity
+    (``candidates``); ``m``: the number of English sentences.
+    """
+    n = len(cand)
     ratio = m / max(n, 1)
     # Per anchor: row, column, similarity, best chain value ending here, back pointer.
     rows: list[int] = []
@@ -106,8 +174,8 @@ def chain(sim: np.ndarray, opt: MoveOptions) -> list[tuple[int, int, float]]:
         prev_c = np.array(cols[lo:], dtype=float)
         prev_v = np.array(vals[lo:], dtype=float)
         new = []
-        for j in cand[i]:
-            s = float(sim[i, j])
+        for j, s in zip(cand[i], cand_sims[i]):
+            s = float(s)
             if s <= 0:
                 continue
             v, arg = best_val - opt.jump, best_arg  # a jump from anywhere (or a fresh start)
@@ -142,6 +210,7 @@ def smoothed(sim: np.ndarray, opt: MoveOptions) -> np.ndarray:
     """sim[i, j] plus ``smooth`` × the best match of row i-1 just before j and of row i+1 just after j.
 
     A sentence pair inside a block whose neighbours also pair up gains; an isolated look-alike does not.
+    Reference version on a whole matrix (n×m memory; tests): ``candidates`` computes the same in row blocks.
     """
     n, m = sim.shape
     pad = np.full((n + 2, m + 2 * opt.reach), -1.0)
@@ -199,24 +268,35 @@ def moved_runs(anchors: list[tuple[int, int, float]], stream: set[int], ratio: f
 
 def _best_cut(lo: int, hi: int, left_fit: np.ndarray, right_fit: np.ndarray, breaks: set[int],
               bonus: float) -> int:
-    """The cut c in [lo, hi] (sentences [lo, c) go left, [c, hi) go right) that fits best."""
+    """The cut c in [lo, hi] (sentences [lo, c) go left, [c, hi) go right) that fits best.
+
+    ``left_fit``/``right_fit``: how well English sentences lo .. hi-1 fit each side (length hi - lo).
+    """
+    # Prefix sums: O(hi - lo) for the whole scan (a long gap must not cost its square).
+    left = np.concatenate([[0.0], np.cumsum(left_fit, dtype=float)])
+    right = np.concatenate([np.cumsum(np.asarray(right_fit)[::-1], dtype=float)[::-1], [0.0]])
     best_c, best_s = hi, -np.inf
     for c in range(lo, hi + 1):
-        s = float(left_fit[lo:c].sum() + right_fit[c:hi].sum()) + (bonus if c in breaks else 0.0)
+        s = float(left[c - lo] + right[c - lo]) + (bonus if c in breaks else 0.0)
         if s > best_s + 1e-9:
             best_c, best_s = c, s
     return best_c
 
 
-def find_moves(sim: np.ndarray, en_paras: list[int] | None = None,
+def find_moves(sim: "np.ndarray | Similarity", en_paras: list[int] | None = None,
                opt: MoveOptions | None = None) -> list[tuple[int, int, bool]] | None:
-    """English pieces [start, end) in Chinese order, each with a moved flag; None when nothing moved."""
+    """English pieces [start, end) in Chinese order, each with a moved flag; None when nothing moved.
+
+    ``sim``: a ``Similarity`` (computed in blocks, linear memory) or a ready n×m matrix.
+    """
     opt = opt or MoveOptions()
+    if not isinstance(sim, Similarity):
+        sim = Similarity.of_matrix(sim)
     n, m = sim.shape
     if n < 2 or m < 2:
         return None
     ratio = m / n
-    anchors = chain(smoothed(sim, opt) if opt.smooth else sim, opt)
+    anchors = chain(*candidates(sim, opt), m, opt)
     stream = heaviest_increasing(anchors)
     group = {k: -1 for k in stream}  # -1: the main stream; r: moved run r
     for r, run in enumerate(moved_runs(anchors, stream, ratio, opt)):
@@ -255,10 +335,10 @@ def find_moves(sim: np.ndarray, en_paras: list[int] | None = None,
         lo, hi = anchors[a[-1]][1] + 1, anchors[b[0]][1]
         za = max(anchors[k][0] for k in a)  # where a's piece ends in Chinese
         zb = min(anchors[k][0] for k in b)  # where b's piece starts in Chinese
-        left_rows = sim[za:min(n, za + 3)]
-        right_rows = sim[max(0, zb - 2):zb + 1]
-        left_fit = np.append(left_rows.max(axis=0), 0.0)
-        right_fit = np.append(right_rows.max(axis=0), 0.0)
+        left_fit = right_fit = np.zeros(0)  # only English lo .. hi-1 can go either way
+        if hi > lo:
+            left_fit = sim.block(za, min(n, za + 3), lo, hi).max(axis=0)
+            right_fit = sim.block(max(0, zb - 2), zb + 1, lo, hi).max(axis=0)
         cuts.append(_best_cut(lo, hi, left_fit, right_fit, breaks, opt.para_bonus))
     cuts.append(m)
     pieces = []
@@ -304,7 +384,7 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         en_vecs = encoder.encode(en_texts)
     pieces = None
     if n > 1 and m > 1:
-        sim = _center(zh_vecs) @ _center(en_vecs).T
+        sim = Similarity(_center(zh_vecs), _center(en_vecs))  # never the whole n×m matrix
         pieces = find_moves(sim, en_paras, move_options)
     if pieces is None:
         beads = align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs)

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from align import api, cli
+from align import moves as mv
 from align.aligner import align
 from align.calibrate import calibrate_beads
 from align.model import Alignment, Document, Sentence
@@ -153,6 +154,63 @@ def test_calibrated_scores_are_probabilities_and_rank_right_above_wrong():
     assert all(0.0 <= b.score <= 1.0 for b in right + wrong)
     assert min(b.score for b in right) > 0.8 and max(b.score for b in wrong) < min(b.score for b in right) - 0.2
     assert right[0].raw == 0.6  # the aligner's own score is kept
+
+
+def _moved_vectors(seed: int, n: int = 70, d: int = 16):
+    """Centred unit vectors of n Chinese and n English sentences, one English block moved."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, d)).astype(np.float32)
+    order = list(range(n))
+    a = int(rng.integers(0, n - 8))
+    block = order[a:a + 6]
+    del order[a:a + 6]
+    p = int(rng.integers(0, len(order)))
+    order[p:p] = block
+    e = z[order] + 0.5 * rng.standard_normal((n, d)).astype(np.float32)
+    return mv._center(z), mv._center(e)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed, monkeypatch):
+    """Linear memory changes nothing: row blocks (here 16 rows) give the full matrix's top-k and moves."""
+    z, e = _moved_vectors(seed)
+    sim = z @ e.T
+    opt = mv.MoveOptions()
+    monkeypatch.setattr(mv, "_BLOCK_CELLS", 64)  # many blocks of 16 rows on a 70×70 document
+    idx, vals = mv.candidates(mv.Similarity(z, e), opt)
+    full = mv.smoothed(sim, opt)
+    want = np.sort(-full, axis=1)[:, :opt.top_k]
+    np.testing.assert_allclose(-np.sort(-vals, axis=1), -want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(vals, np.take_along_axis(full, idx, axis=1), rtol=0, atol=1e-5)
+    paras = [j // 4 for j in range(len(e))]
+    assert find_moves(mv.Similarity(z, e), paras) == find_moves(sim, paras)
+
+
+def test_calibration_features_from_top_lists_equal_the_whole_matrix():
+    """Best competitor outside a bead and a lone sentence's best match, without the n×m matrix."""
+    from align.calibrate import _center, features
+    from align.model import Bead
+
+    z, e = _moved_vectors(5, n=40)
+    beads = [Bead([0, 1], [0], 0.5), Bead([2], [1, 2, 3], 0.4), Bead([3], []), Bead([], [4])]
+    beads += [Bead([i], [i], 0.6) for i in range(4, 40)] + [Bead([], [j]) for j in range(5, 8)]
+    got = features(beads, z, e)
+    z, e = _center(z), _center(e)  # as features sees them
+    sim = z @ e.T
+    for b, row in zip(beads, got):
+        if b.two_sided:
+            zv = z[b.zh_ids].sum(axis=0)
+            ev = e[b.en_ids].sum(axis=0)
+            zv, ev = zv / np.linalg.norm(zv), ev / np.linalg.norm(ev)
+            out_e = [j for j in range(len(e)) if j not in b.en_ids]
+            out_z = [i for i in range(len(z)) if i not in b.zh_ids]
+            alt = max((zv @ e[out_e].T).max(), (ev @ z[out_z].T).max())
+            assert row[1] == pytest.approx(float(zv @ ev) - alt, abs=1e-5)
+            assert row[2] == len(b.zh_ids) + len(b.en_ids) - 2
+        elif b.zh_ids:
+            assert row == [pytest.approx(float(sim[b.zh_ids[0]].max()), abs=1e-5)]
+        else:
+            assert row == [pytest.approx(float(sim[:, b.en_ids[0]].max()), abs=1e-5)]
 
 
 def _alignment(scores):
