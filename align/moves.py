@@ -36,6 +36,7 @@ Every sentence still ends in exactly one bead.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,26 +299,32 @@ def find_moves(sim: "np.ndarray | Similarity", en_paras: list[int] | None = None
     ratio = m / n
     anchors = chain(*candidates(sim, opt), m, opt)
     stream = heaviest_increasing(anchors)
-    group = {k: -1 for k in stream}  # -1: the main stream; r: moved run r
+    group = {k: -1 for k in sorted(stream)}  # -1: the main stream; r: moved run r
+    placed = sorted((anchors[k][1], k) for k in group)  # the same anchors by English position
     for r, run in enumerate(moved_runs(anchors, stream, ratio, opt)):
         js = [anchors[k][1] for k in run]
         weight = sum(anchors[k][2] for k in run)
         if len(run) < opt.min_anchors or weight < opt.min_weight:
             continue  # too little evidence: isolated look-alikes
         lo, hi = min(js), max(js)
-        inside = [k for k, g in group.items() if lo <= anchors[k][1] <= hi]
+        a, b = bisect.bisect_left(placed, (lo, -1)), bisect.bisect_right(placed, (hi, len(anchors)))
+        inside = [k for _, k in placed[a:b]]
         if sum(anchors[k][2] for k in inside) >= weight / 2:
             continue  # interleaved with what is already placed: not a clean block
         for k in inside:  # a few weak anchors inside the block were wrong
             del group[k]
+        del placed[a:b]
         group.update({k: r for k in run})
+        for k in run:
+            bisect.insort(placed, (anchors[k][1], k))
     if all(g < 0 for g in group.values()):
         return None
     # Segments: kept anchors cut where the group changes in Chinese order, then in English order.
-    label, last = {}, None
+    label, last, labels = {}, None, 0
     for k in sorted(group):
         if last is None or group[k] != group[last]:
-            label[k] = len(set(label.values()))
+            label[k] = labels
+            labels += 1
         else:
             label[k] = label[last]
         last = k
