@@ -23,14 +23,11 @@ from . import detect, read, split
 from .aligner import AlignOptions, align
 from .embed import Encoder, load_encoder
 from .calibrate import calibrate_beads
-from .errors import AlignError, InputError
+from .errors import InputError
 from .model import Alignment, Document, Sentence
 from . import moves
 from .moves import align_moves
 from .write import FORMATS, TmxOptions, write_alignment
-
-TEXT_SUFFIXES = {".txt", ".text", ""}
-
 
 def _lines(text: str) -> list[str]:
     lines = text.split("\n")
@@ -160,27 +157,6 @@ def align_file(path: str | Path, en_path: str | Path | None = None, *, presplit:
     return align_document(load_document(path, en_path, presplit), model, device, options, monotonic=monotonic)
 
 
-def find_documents(folder: Path) -> list[tuple[Path, Path | None]]:
-    """The documents in a folder: NAME.zh.* + NAME.en.* pairs, any other text file alone."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-                   and not p.name.startswith("."))
-    by_name: dict[tuple[str, str], dict[str, Path]] = {}
-    for p in files:
-        stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-        for lang in ("zh", "en"):
-            for sep in (".", "_", "-"):
-                if stem.lower().endswith(sep + lang):
-                    by_name.setdefault((stem[: -3], p.suffix), {})[lang] = p
-    docs: list[tuple[Path, Path | None]] = []
-    paired: set[Path] = set()
-    for langs in by_name.values():
-        if "zh" in langs and "en" in langs:
-            docs.append((langs["zh"], langs["en"]))
-            paired.update(langs.values())
-    docs += [(p, None) for p in files if p not in paired]
-    return sorted(docs)
-
-
 @dataclass
 class DocResult:
     """What happened to one document of a run."""
@@ -263,31 +239,14 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    if path.is_dir():
-        if en_path is not None:
-            raise InputError(f"{path}: is a folder; give either a folder or files")
-        jobs = find_documents(path)
-        if not jobs:
-            raise InputError(f"{path}: no text files to align in this folder")
-    else:
-        jobs = [(path, Path(en_path) if en_path else None)]
-    encoder = encoder or load_encoder(model, device)
-    results = []
-    for first, second in jobs:
-        inputs = [first] + ([second] if second else [])
-        result = DocResult(doc_name(first), inputs)
-        try:
-            doc = load_document(first, second, presplit)
-            result.alignment = align_document(doc, options=options, encoder=encoder, progress=progress,
-                                              monotonic=monotonic)
-            target = Path(out_dir) if out_dir else first.parent
-            result.outputs = write_alignment(result.alignment, target, list(formats), tmx, inputs,
-                                             min_score=min_score, excel_safe=excel_safe)
-        except AlignError as e:
-            if not path.is_dir() and isinstance(e, AlignError) and len(jobs) == 1:
-                raise
-            result.error = str(e)
-        results.append(result)
+    inputs = [path] + ([Path(en_path)] if en_path else [])
+    result = DocResult(doc_name(path), inputs)
+    doc = load_document(path, en_path, presplit)
+    result.alignment = align_document(doc, options=options, encoder=encoder or load_encoder(model, device),
+                                      progress=progress, monotonic=monotonic)
+    result.outputs = write_alignment(result.alignment, Path(out_dir) if out_dir else path.parent, list(formats),
+                                     tmx, inputs, min_score=min_score, excel_safe=excel_safe)
+    results = [result]
     from .batch import finish_report
 
     return finish_report(RunReport(results), json_report)
