@@ -22,9 +22,13 @@ _ZH_END = re.compile(
 # An English abbreviation after which a capitalised word does not start a new sentence.
 _NO_BREAK_AFTER = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|Nos|Vol|Fig|Art|Sec|Gen|Col|Lt|Sgt|Rev|Hon|Jr|Sr|vs|approx|ca|cf|Co|Messrs|Mt|Ft|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
-    r"|(?:^|[\s(])[A-Z])\.$"
+    r"|(?:^|[\s(])[A-HJ-Z]|(?:[A-Za-z]\.){1,}[A-Za-z])\.$"
 )
 _ANY_END = re.compile(r"[.!?;。！？…]")  # pysbd can only split after one of these
+# Inside a pysbd segment: a stop (and closing quotes) then a capitalised word, perhaps opening a
+# quote, is a sentence end too, unless _glue vetoes it (SRX-style; pysbd keeps quoted speech whole,
+# 'Well! Surrender?', and takes "I." for an initial).
+_QUOTED_END = re.compile(r"(?<=[.!?…—][\'\"”’])\s+(?=[\'\"“‘]?[A-Z])|(?<=[.!?])\s+(?=[\'\"“‘]?[A-Z])")
 _MAX_CHUNK = 2000  # characters: longer stretches without any stop are cut at spaces for the splitter
 
 
@@ -87,7 +91,7 @@ def split_en(paragraph: str) -> list[str]:
     for chunk in _chunks(paragraph):
         # No sentence-final punctuation at all: nothing to split (and pysbd is slow on long runs).
         pieces = _segmenter().segment(chunk) if _ANY_END.search(chunk) else [chunk]
-        for piece in pieces:
+        for piece in (part for p in pieces for part in _QUOTED_END.split(p)):
             text = piece.strip()
             if not text:
                 continue

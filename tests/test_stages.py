@@ -108,6 +108,10 @@ def test_chinese_sentences(para, expected):
     ("He signed with Hangzhou Metro Co.,Ltd. The three parties will build a lab.",
      ["He signed with Hangzhou Metro Co.,Ltd.", "The three parties will build a lab."]),
     ("Apple Inc. is rich. Beijing Co. Ltd. launched it.", ["Apple Inc. is rich.", "Beijing Co. Ltd. launched it."]),
+    ("'Well! Surrender?' He said \"Go.\" Then he left. So was I. At five the U.S. Army came.",
+     ["'Well!", "Surrender?'", 'He said "Go."', "Then he left.", "So was I.", "At five the U.S. Army came."]),
+    ("'But I—' 'You what?' snapped the eunuch. He met Dr. Li at 5 p.m. Friday.",
+     ["'But I—'", "'You what?' snapped the eunuch.", "He met Dr. Li at 5 p.m. Friday."]),
 ])
 def test_english_sentences(para, expected):
     assert split.split_en(para) == expected
