@@ -224,8 +224,6 @@ def test_memory_grows_linearly_with_document_size_monotonic():
     _assert_linear(monotonic=True, **_FAST)
 
 
-@pytest.mark.xfail(strict=True, reason="align/moves.py (align_moves, smoothed) and align/calibrate.py (features) "
-                   "build full n×m similarity matrices: memory grows with the square of the document size")
 def test_memory_grows_linearly_with_document_size_default_path():
     _assert_linear(**_FAST)
 
