@@ -182,34 +182,28 @@ def make_variant(doc: str, k: int, seed: int, clean: bool = False) -> Variant:
                   rng.randint(1, 2), "; ".join(notes))
 
 
+def _place(units, beads, side, texts, sentences, paras) -> dict[int, list[int]]:
+    """Lay one side's beads out as paragraphs (units); returns each bead's new sentence ids."""
+    of_bead = {}
+    for unit in units:
+        ids = []
+        for b in unit:
+            of_bead[b] = []
+            for s in beads[b][side]:
+                of_bead[b].append(len(sentences))
+                ids.append(len(sentences))
+                sentences.append(texts[s])
+        if ids:
+            paras.append(ids)
+    return of_bead
+
+
 def _build(name, doc, beads, src, tgt, zh_units, en_units, dropped, side, rng, n_boiler, notes) -> Variant:
     """The variant's sentences, paragraphs and gold beads; then ``n_boiler`` boilerplate paragraphs."""
     notes = [notes]
     v = Variant(name, doc)
-    zh_pos, en_pos = {}, {}  # original sentence id -> variant id
-    zh_of_bead, en_of_bead = {}, {}
-    for unit in zh_units:
-        ids = []
-        for b in unit:
-            zh_of_bead[b] = []
-            for s in beads[b][0]:
-                zh_pos[s] = len(v.zh)
-                zh_of_bead[b].append(len(v.zh))
-                ids.append(len(v.zh))
-                v.zh.append(src[s])
-        if ids:
-            v.zh_paras.append(ids)
-    for unit in en_units:
-        ids = []
-        for b in unit:
-            en_of_bead[b] = []
-            for s in beads[b][1]:
-                en_pos[s] = len(v.en)
-                en_of_bead[b].append(len(v.en))
-                ids.append(len(v.en))
-                v.en.append(tgt[s])
-        if ids:
-            v.en_paras.append(ids)
+    zh_of_bead = _place(zh_units, beads, 0, src, v.zh, v.zh_paras)
+    en_of_bead = _place(en_units, beads, 1, tgt, v.en, v.en_paras)
     for b in range(len(beads)):
         z, e = zh_of_bead.get(b, []), en_of_bead.get(b, [])
         if b in dropped:
