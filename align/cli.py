@@ -19,8 +19,8 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import AlignError
+from .write import LOW_SCORE
 
-LOW_SCORE = 0.5  # pairs scored below this are counted as low-confidence in the summary
 
 
 class _DefaultGroup(TyperGroup):
