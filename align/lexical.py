@@ -138,6 +138,18 @@ def zh_terms(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def zh_words(text: str) -> list[frozenset[str]]:
+    """The English stems of each Chinese word of two or more characters that CC-CEDICT knows
+    (one set per word, in order): for the share of the Chinese side that the English covers."""
+    out = []
+    for w in segment(text):
+        if len(w) > 1 and _CJK.match(w):
+            t = word_stems(w)
+            if t:
+                out.append(t)
+    return out
+
+
 def en_terms(text: str) -> list[str]:
     """The English sentence's content words as stems; capitalised words also as ``py:`` names."""
     out = []

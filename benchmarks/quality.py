@@ -192,7 +192,7 @@ def _score(items, w):
     return evaluate([it[3] for it in items], [_decode(it, w) for it in items])
 
 
-def _perceptron(items, w, epochs=4, lr=0.02, seed=0):
+def _perceptron(items, w, epochs=10, lr=0.01, seed=0):
     w, total, count = dict(w), {}, 0
     gold_paths = [[(len(a), len(b)) for a, b in it[3]] for it in items]
     gold_feats = [A.path_features(it[0], gp) for it, gp in zip(items, gold_paths)]
@@ -223,6 +223,18 @@ def fit_weights(items, decs, shifts=(-5.0, -4.0, -3.0, -2.0)):
     return w
 
 
+def _memoise(ctx):
+    """Bead features do not depend on the weights: compute each once while fitting."""
+    plain, memo = ctx.features, {}
+
+    def features(p, a, starts, b, exact=False):
+        key = (p, a, int(starts[0]), len(starts), b)
+        if key not in memo:
+            memo[key] = plain(p, a, starts, b, exact)
+        return memo[key]
+    ctx.features = features
+
+
 def fit(opts: dict):
     from align.embed import USEEncoder
 
@@ -231,6 +243,7 @@ def fit(opts: dict):
     items, decs = [], []
     for name, zh, en, gold in docs:
         ctx, wins, types = A.prepare(zh, en, enc, AlignOptions(**opts))
+        _memoise(ctx)
         items.append((ctx, wins, types, gold))
         decs.append(_decisions(ctx, types, gold))
     counts = []
@@ -253,7 +266,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a subset of rows (no all-span embedding, no MiniLM)")
     ap.add_argument("--fit", action="store_true", help="fit WEIGHTS on MAC-Dev, with leave-one-document-out scores")
-    ap.add_argument("--spans", default="sum", help="with --fit: the spans option to fit for")
+    ap.add_argument("--spans", default="embed",
+                    help="with --fit: the spans option to fit for (default 'embed': every candidate span has its "
+                         "real embedding, what 'refine' gives the beads it keeps)")
     args = ap.parse_args(argv)
     if not (dataset_dir("mac-dev") / "src").is_dir():
         sys.exit(f"no evaluation data under {dataset_dir('mac-dev').parent}")
