@@ -28,18 +28,31 @@ _ANY_END = re.compile(r"[.!?;。！？…]")  # pysbd can only split after one o
 # Inside a pysbd segment: a stop (and closing quotes) then a capitalised word, perhaps opening a
 # quote, is a sentence end too, unless _glue vetoes it (SRX-style; pysbd keeps quoted speech whole,
 # 'Well! Surrender?', and takes "I." for an initial).
-_QUOTED_END = re.compile(r"(?<=[.!?…—][\'\"”’])\s+(?=[\'\"“‘]?[A-Z])|(?<=[.!?])\s+(?=[\'\"“‘]?[A-Z])")
+_QUOTED_END = re.compile(r"(?<=[.!?…—–][\'\"”’])\s+(?=[\'\"“‘]?[A-Z])|(?<=[.!?])\s+(?=[\'\"“‘]?[A-Z])"
+                         r"|(?<=[–—][\'\"”’])\s+(?=[\'\"“‘][A-Z])")  # 'Too-tah –' 'Poo-pah –'
+_CLOSING = "'\"”’"
+_DASH_QUOTES = re.compile(r"(?<=——[”」])\s*(?=[“「])")  # “咚——咚——”“猛捅——”: two utterances
 _MAX_CHUNK = 2000  # characters: longer stretches without any stop are cut at spaces for the splitter
 
 
 def split_zh(paragraph: str) -> list[str]:
-    """Split a Chinese paragraph into sentences."""
+    """Split a Chinese paragraph into sentences.
+
+    An ellipsis ends a sentence, except inside an open quotation (“您能…… 说具体些吗？”) or
+    at the start of a sentence ("……他们又谈了一会儿"); a quotation that ends in a dash and is
+    followed at once by another (“咚——咚——”“猛捅——”) ends one too."""
     out, start = [], 0
     for m in _ZH_END.finditer(paragraph):
         end = m.end()
         # "?" or "!" inside Latin text (e.g. "Yahoo!") or "..." between digits is not an end.
         if m.group(0)[0] in "!?." and end < len(paragraph) and re.match(r"[A-Za-z0-9]", paragraph[end]):
             continue
+        if m.group(0)[0] in "….":
+            closes = any(c in m.group(0) for c in "”」』")
+            before = paragraph[:m.start()]
+            if not paragraph[start:m.start()].strip() or (
+                    not closes and before.count("“") + before.count("「") > before.count("”") + before.count("」")):
+                continue
         piece = paragraph[start:end].strip()
         if piece:
             out.append(piece)
@@ -47,7 +60,7 @@ def split_zh(paragraph: str) -> list[str]:
     rest = paragraph[start:].strip()
     if rest:
         out.append(rest)
-    return out
+    return [part for piece in out for part in _DASH_QUOTES.split(piece) if part]
 
 
 @lru_cache(maxsize=1)
@@ -63,6 +76,8 @@ def _glue(prev: str, nxt: str) -> bool:
         return True
     first = nxt[0]
     if first.islower() or first in ",;:)]}%-–—":
+        return True
+    if not nxt.strip(". …"):  # a spaced ellipsis ". . . ." ends the sentence before it
         return True
     return bool(_NO_BREAK_AFTER.search(prev.rstrip()))
 
@@ -108,6 +123,12 @@ def split_en(paragraph: str) -> list[str]:
             pos = end
     if paragraph[pos:].strip():
         spans.append([pos, len(paragraph)])
+    for k in range(1, len(spans)):  # "presently.' But": a closing quote left at the start of the next
+        a, b = spans[k]             # sentence belongs to the one before
+        while a < b and paragraph[a].isspace():
+            a += 1
+        if b - a > 1 and paragraph[a] in _CLOSING and paragraph[a + 1].isspace() and spans[k - 1][1] <= a:
+            spans[k - 1][1], spans[k][0] = a + 1, a + 1
     return [paragraph[a:b].strip() for a, b in spans if paragraph[a:b].strip()]
 
 

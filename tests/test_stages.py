@@ -89,6 +89,12 @@ def test_hard_wrapped_english_is_joined():
     ("版本v2.0已经上线。", ["版本v2.0已经上线。"]),
     ("「好吗？」她问。", ["「好吗？」", "她问。"]),
     ("他道：“你不会摔交。 ”我道：“谁说不会？”", ["他道：“你不会摔交。 ”", "我道：“谁说不会？”"]),
+    # an ellipsis inside an open quotation or at a sentence's start does not end a sentence
+    ("“您能…… 说具体些吗？”他问。", ["“您能…… 说具体些吗？”", "他问。"]),
+    ("“传奇啊！” ……他们又谈了一会儿。", ["“传奇啊！”", "……他们又谈了一会儿。"]),
+    # two quoted utterances that end in dashes, one after the other
+    ("喇叭说：“咚——咚——”“猛捅——”有人学着说。", ["喇叭说：“咚——咚——”", "“猛捅——”有人学着说。"]),
+    ("推进“放管服”“互联网+”等改革。", ["推进“放管服”“互联网+”等改革。"]),
 ])
 def test_chinese_sentences(para, expected):
     assert split.split_zh(para) == expected
@@ -112,6 +118,12 @@ def test_chinese_sentences(para, expected):
      ["'Well!", "Surrender?'", 'He said "Go."', "Then he left.", "So was I.", "At five the U.S. Army came."]),
     ("'But I—' 'You what?' snapped the eunuch. He met Dr. Li at 5 p.m. Friday.",
      ["'But I—'", "'You what?' snapped the eunuch.", "He met Dr. Li at 5 p.m. Friday."]),
+    # a closing quote stays with its sentence; a spaced ellipsis ends the sentence before it
+    ("It should be out presently.' But an old man said no.",
+     ["It should be out presently.'", "But an old man said no."]),
+    ("It means bad luck. . . . The bearers' banter turned coarse.",
+     ["It means bad luck. . . .", "The bearers' banter turned coarse."]),
+    ("'Too-tah – too-tah –' 'Poo-pah –' One of them laughed.", ["'Too-tah – too-tah –'", "'Poo-pah –'", "One of them laughed."]),
 ])
 def test_english_sentences(para, expected):
     assert split.split_en(para) == expected
