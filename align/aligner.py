@@ -435,10 +435,12 @@ class _Context:
 _NEG = -1e18
 
 
-def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None) -> list[tuple[int, int]]:
+def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
+        scores_out=None) -> list[tuple[int, int]]:
     """The best monotonic path of bead types through the band; returns [(a, b)] from the start.
 
-    ``rows_out`` (a list), if given, receives each row's best scores (for shortlisting)."""
+    ``rows_out`` (a list), if given, receives each row's best scores, and ``scores_out`` (a dict)
+    each bead's score as {(p, a, b): (first English start, scores by start)} (for shortlisting)."""
     wv = ctx.weight_vector()
     two = [(a, b) for a, b in types if a > 0 and b > 0]
     dels = [(a, b) for a, b in types if b == 0]
@@ -468,6 +470,8 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None) -
                 starts = np.arange(j0 - b, j1 - b + 1)
                 f, _ = ctx.features(p, a, starts, b, exact is not None and (p, a) in exact)
                 s = f @ wv + ctx.type_weight(a, b)
+                if scores_out is not None:
+                    scores_out[(p, a, b)] = (j0 - b, s)
             cand = prev + s
             seg = best[j0 - lo: j1 - lo + 1]
             better = cand > seg
@@ -522,11 +526,10 @@ def path_features(ctx: _Context, path: list[tuple[int, int]]) -> dict[str, float
     return tot
 
 
-def _shortlist(ctx: _Context, wins, types, path, rows, margin: float):
+def _shortlist(ctx: _Context, wins, types, path, rows, scores, margin: float):
     """Multi-sentence runs worth a real embedding: at each bead boundary of the first (summed) path,
     and one column either side, the multi-sentence beads whose path score comes within ``margin``
-    (in units of the cosine weight) of the best bead there."""
-    wv = ctx.weight_vector()
+    (in units of the cosine weight) of the best bead there (bead scores from the first pass)."""
     slack = margin * max(abs(ctx.w.get("cos", 1.0)), 1e-6)
     need_z, need_e = set(), set()
     cells, i, j = [], 0, 0
@@ -545,10 +548,10 @@ def _shortlist(ctx: _Context, wins, types, path, rows, margin: float):
             if p < 0 or s < 0 or not wins[p][0] <= s <= wins[p][1]:
                 continue
             prev = rows[p][s - wins[p][0]]
-            if prev <= _NEG / 2:
+            got = scores.get((p, a, b))
+            if prev <= _NEG / 2 or got is None or not 0 <= s - got[0] < len(got[1]):
                 continue
-            f, _ = ctx.features(p, a, np.array([s]), b)
-            cands.append((prev + float(f[0] @ wv) + ctx.type_weight(a, b), p, a, s, b))
+            cands.append((prev + float(got[1][s - got[0]]), p, a, s, b))
         best = rows[i][j - lo]
         for val, p, a, s, b in cands:
             if val >= best - slack:
@@ -621,8 +624,9 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
         ctx.e.need(need_e)
     if ctx.z.vecs is not None and opt.spans == "refine":
         rows: list[np.ndarray] = []
-        first = _dp(ctx, n, m, wins, types, rows_out=rows)
-        need_z, need_e = _shortlist(ctx, wins, types, first, rows, opt.refine_margin)
+        scores: dict = {}
+        first = _dp(ctx, n, m, wins, types, rows_out=rows, scores_out=scores)
+        need_z, need_e = _shortlist(ctx, wins, types, first, rows, scores, opt.refine_margin)
         _need_both(ctx, need_z, need_e)
     path = _dp(ctx, n, m, wins, types)
     return _beads(ctx, path, exact=opt.spans == "embed")
