@@ -1,27 +1,21 @@
 """Align a folder (or a manifest) of documents in one run, and merge them into one corpus.
 
-* ``discover(folder, recursive)`` — the documents of a folder: ``NAME.zh.* + NAME.en.*``
-  (also ``_zh``/``-zh``, and tags like ``NAME.zh-CN.docx``), ``zh/NAME + en/NAME``
-  (sibling language folders), and every other supported file alone as one bilingual
-  document. ``read_manifest(tsv)`` — explicit ``ZH_PATH<TAB>EN_PATH`` pairs.
+* The documents are found and their outputs planned by ``align.discover``.
 * ``run_batch(jobs, ...)`` — the model loads once; documents are read in parallel, then
   aligned in chunks whose sentences *and* multi-sentence spans are embedded together in
   one batched call (``CachedEncoder``); chunks run on ``jobs`` worker processes (forked
   after the model is loaded, so it loads once). Every document's outputs are written,
   then the merged ``corpus.FORMAT`` (duplicates removed, source file kept).
 * Resumable: a document whose outputs are all newer than its inputs is skipped (its pairs
-  are read back from its outputs for the corpus) unless ``force``.
+  are read back from its outputs for the corpus, ``align.readback``) unless ``force``.
 * A failing document never stops the batch: it is reported with its reason.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,324 +24,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__, api, read
+from . import __version__, api
+from .discover import SUFFIXES, Job, discover, plan, read_manifest
 from .embed import DEFAULT_MODEL, Encoder, USEEncoder, load_encoder
 from .errors import AlignError, InputError
 from .model import Pair, join_en, join_zh
-from .write import (CORPUS, LOW_SCORE, TmxOptions, atomic_write, excel_unsafe, low_confidence, write_alignment,
-                    write_corpus)
+from .readback import read_back, up_to_date
+from .write import LOW_SCORE, TmxOptions, atomic_write, low_confidence, write_alignment, write_corpus
 
-SUFFIXES = read.SUFFIXES
-_ZH_DIRS = {"zh", "zh-cn", "zh_cn", "zh-hans", "zh-hant", "zh-tw", "zh_tw", "zh-hk", "cn", "chs", "cht", "chinese"}
-_EN_DIRS = {"en", "en-us", "en_us", "en-gb", "en_gb", "eng", "english"}
-_NAME_LANG = re.compile(r"^(?P<base>.+?)[._-](?P<lang>zh|en)(?:[-_][A-Za-z]{2,4})?$", re.I)
 CHUNK_SENTENCES = 600  # sentences embedded together in one batched call (per worker)
-
-
-# ------------------------------------------------------------------ discovery
-
-@dataclass
-class Job:
-    """One document to align: its input file(s) and where its outputs go."""
-
-    name: str  # output file stem: OUT/NAME.tmx
-    inputs: list[Path]  # one bilingual file, or the Chinese and the English file
-    out_dir: Path | None = None  # None: beside the (first) input
-    source: str = ""  # how the corpus names it (path relative to the batch's folder)
-
-    @property
-    def target(self) -> Path:
-        return self.out_dir if self.out_dir is not None else _home(self.inputs[0], None)
-
-    def outputs(self, formats) -> list[Path]:
-        return [self.target / f"{self.name}.{fmt}" for fmt in formats]
-
-
-def _files(folder: Path, recursive: bool) -> list[Path]:
-    """Supported, visible files of a folder (and its visible subfolders when recursive)."""
-    out = []
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError as e:
-        raise InputError(f"{folder}: cannot list the folder ({e.strerror or e})") from None
-    for p in entries:
-        if p.name.startswith((".", "~$")):  # hidden files, Word lock files
-            continue
-        if p.is_dir():
-            if recursive:
-                out += _files(p, True)
-        elif p.is_file() and p.suffix.lower() in SUFFIXES:
-            out.append(p)
-    return out
-
-
-def _lang_dirs(folder: Path) -> tuple[Path, Path] | None:
-    """The ``zh/`` and ``en/`` subfolders of a folder, when it has both."""
-    try:
-        subs = sorted(p for p in folder.iterdir() if p.is_dir())
-    except OSError:
-        return None
-    zh = next((p for p in subs if p.name.lower() in _ZH_DIRS), None)
-    en = next((p for p in subs if p.name.lower() in _EN_DIRS), None)
-    return (zh, en) if zh and en else None
-
-
-def _stem(p: Path) -> str:
-    return p.name[: -len(p.suffix)] if p.suffix else p.name
-
-
-def _pair_by_name(files: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
-    """NAME.zh.* + NAME.en.* pairs (same folder); the files left over."""
-    groups: dict[tuple[Path, str], dict[str, list[Path]]] = {}
-    for p in files:
-        m = _NAME_LANG.match(_stem(p))
-        if m:
-            groups.setdefault((p.parent, m["base"]), {}).setdefault(m["lang"].lower(), []).append(p)
-    pairs, paired = [], set()
-    for langs in groups.values():
-        zhs, ens = langs.get("zh", []), langs.get("en", [])
-        if len(zhs) == 1 and len(ens) == 1:
-            pairs.append((zhs[0], ens[0]))
-            continue
-        for z in zhs:  # several of a kind (NAME.zh.txt and NAME.zh.docx): pair by suffix
-            e = [e for e in ens if e.suffix.lower() == z.suffix.lower() and e not in paired]
-            if e:
-                pairs.append((z, e[0]))
-                paired.add(e[0])
-    used = {p for pair in pairs for p in pair}
-    return pairs, [p for p in files if p not in used]
-
-
-def _pair_lang_dirs(zh_dir: Path, en_dir: Path, recursive: bool) -> tuple[list[tuple[Path, Path]], list[Path]]:
-    """zh/REL/NAME.* + en/REL/NAME.* pairs; the unmatched files of both folders."""
-    zh_files, en_files = _files(zh_dir, recursive), _files(en_dir, recursive)
-
-    def key(p: Path, root: Path):
-        return (p.parent.relative_to(root), _stem(p))
-
-    en_by: dict[Any, list[Path]] = {}
-    for e in en_files:
-        en_by.setdefault(key(e, en_dir), []).append(e)
-    pairs, used = [], set()
-    for z in zh_files:
-        cands = [e for e in en_by.get(key(z, zh_dir), []) if e not in used]
-        if len(cands) > 1:
-            cands = [e for e in cands if e.suffix.lower() == z.suffix.lower()] or cands
-        if cands:
-            pairs.append((z, cands[0]))
-            used.add(cands[0])
-    paired = {p for pair in pairs for p in pair}
-    return pairs, [p for p in zh_files + en_files if p not in paired]
-
-
-def discover(folder: str | Path, recursive: bool = False) -> list[tuple[Path, Path | None]]:
-    """The documents in a folder, as (first file, second file or None), sorted.
-
-    Pairs: ``NAME.zh.* + NAME.en.*`` (separators ``.``, ``_``, ``-``; a region/script tag may
-    follow: ``NAME.zh-CN.docx``), and ``zh/NAME.* + en/NAME.*`` in sibling language folders
-    (``zh``, ``zh-CN``, ``en``, ``en-US``, ...). Every other .txt/.docx/.html file is one
-    bilingual document. ``recursive`` also walks subfolders (hidden ones are skipped).
-    """
-    folder = Path(folder)
-    docs: list[tuple[Path, Path | None]] = []
-
-    def visit(d: Path) -> None:
-        langs = _lang_dirs(d)
-        skip = set(langs) if langs else set()
-        files = _files(d, False)
-        if langs:
-            pairs, rest = _pair_lang_dirs(langs[0], langs[1], recursive)
-            docs.extend(pairs)
-            files += rest
-        pairs, rest = _pair_by_name(files)
-        docs.extend(pairs)
-        docs.extend((p, None) for p in rest)
-        if recursive:
-            for sub in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                if sub not in skip:
-                    visit(sub)
-
-    visit(folder)
-    return sorted(docs, key=lambda d: (str(d[0]), str(d[1] or "")))
-
-
-def read_manifest(path: str | Path) -> list[tuple[Path, Path | None]]:
-    """Documents listed in a TSV manifest: ``ZH_PATH<TAB>EN_PATH`` per line (either order; the
-    languages are detected), or one path for a bilingual file. Paths are relative to the
-    manifest's folder; blank lines, ``#`` comments and a ``zh<TAB>en`` header are ignored."""
-    path = Path(path)
-    try:
-        text = read.decode(path.read_bytes(), str(path))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such manifest file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the manifest ({e.strerror or e})") from None
-    docs: list[tuple[Path, Path | None]] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        cols = [c.strip() for c in line.split("\t")]
-        cols = [c for c in cols if c]
-        if not cols or cols[0].startswith("#"):
-            continue
-        if not docs and cols[0].lower() in ("zh", "chinese", "source", "zh_path", "zh_file") \
-                and not (path.parent / cols[0]).exists():
-            continue  # a header row
-        if len(cols) > 2:
-            raise InputError(f"{path}:{n}: expected ZH_PATH<TAB>EN_PATH (or one path), got {len(cols)} columns")
-        first = path.parent / cols[0]
-        docs.append((first, path.parent / cols[1] if len(cols) == 2 else None))
-    if not docs:
-        raise InputError(f"{path}: the manifest lists no documents")
-    return docs
-
-
-def plan(docs: list[tuple[Path, Path | None]], root: Path | None, out_dir: Path | None,
-         corpus_dir: Path | None) -> list[Job]:
-    """Jobs with output names that never collide: in each output folder a name is used once,
-    and never ``corpus`` in the corpus folder (colliding names get their file's suffix, then -2, -3)."""
-    jobs = []
-    for first, second in docs:
-        rel = _rel(first, root)
-        home = _home(first, second)
-        if out_dir is None:
-            target = home
-        elif root is not None and _within(home, root):
-            rel_home = _rel(home, root) if home.resolve() != root.resolve() else ""
-            target = Path(out_dir) / rel_home
-        else:
-            target = Path(out_dir)
-        name = api.doc_name(first)
-        source = rel if not second else f"{rel} + {_rel(second, root)}"
-        jobs.append(Job(name, [first] + ([second] if second else []), target, source))
-    corpus_key = (corpus_dir.resolve(), CORPUS) if corpus_dir is not None else None
-
-    def key(j: Job):
-        return (j.target.resolve(), j.name.lower())
-
-    counts: dict[Any, int] = {}
-    for j in jobs:
-        counts[key(j)] = counts.get(key(j), 0) + 1
-    for j in jobs:
-        if counts[key(j)] > 1 or key(j) == corpus_key:
-            j.name = j.inputs[0].name  # press.docx → outputs press.docx.tmx
-    seen: set[Any] = set()
-    for j in jobs:
-        base, n = j.name, 1
-        while key(j) in seen or key(j) == corpus_key:
-            n += 1
-            j.name = f"{base}-{n}"
-        seen.add(key(j))
-    return jobs
-
-
-def _within(p: Path, root: Path) -> bool:
-    try:
-        p.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
-
-
-def _rel(p: Path, root: Path | None) -> str:
-    if root is not None and _within(p, root):
-        return p.resolve().relative_to(root.resolve()).as_posix()
-    return p.name
-
-
-def _home(first: Path, second: Path | None) -> Path:
-    """The folder a document's outputs go to by default: beside its file, and for zh/x.txt +
-    en/x.txt beside the zh/ and en/ folders."""
-    if second is not None and first.parent != second.parent and first.parent.parent == second.parent.parent:
-        return first.parent.parent
-    return first.parent
-
-
-# ------------------------------------------------------------------ resume
-
-def up_to_date(job: Job, formats) -> bool:
-    """True when every output of the job exists and is newer than every input."""
-    try:
-        newest_in = max(p.stat().st_mtime_ns for p in job.inputs)
-        oldest_out = min(p.stat().st_mtime_ns for p in job.outputs(formats))
-    except OSError:
-        return False
-    return oldest_out > newest_in
-
-
-def read_back(job: Job, formats, excel_safe: bool = False) -> list[Pair] | None:
-    """A skipped document's pairs, read back from its outputs (None when none reads).
-
-    CSV/TSV first: they hold every bead with its score as the corpus writes it; with
-    ``excel_safe`` the exact text comes first (xlsx, jsonl). TMX, last, holds two-sided pairs only.
-    """
-    prefer = ("xlsx", "jsonl", "csv", "tsv", "tmx") if excel_safe else ("csv", "tsv", "jsonl", "xlsx", "tmx")
-    order = [f for f in prefer if f in formats]
-    for fmt in order:
-        path = job.target / f"{job.name}.{fmt}"
-        try:
-            return _READERS[fmt](path.read_bytes(), excel_safe)
-        except Exception:  # noqa: BLE001 - an unreadable output: try the next, else redo the document
-            continue
-    return None
-
-
-def _kind(zh_ids, en_ids) -> str:
-    return f"{len(zh_ids)}-{len(en_ids)}"
-
-
-def _ints(s: str) -> list[int]:
-    return [int(x) for x in str(s or "").split()]
-
-
-def _pairs_from_jsonl(data: bytes, excel_safe: bool) -> list[Pair]:
-    out = []
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            d = json.loads(line)
-            out.append(Pair(d["zh"], d["en"], d["zh_ids"], d["en_ids"], d.get("score"),
-                            _kind(d["zh_ids"], d["en_ids"])))
-    return out
-
-
-def _pairs_from_rows(rows, excel_safe: bool) -> list[Pair]:
-    rows = list(rows)
-    head = [str(h) for h in rows[0]]
-    col = {h: i for i, h in enumerate(head)}
-    text = excel_unsafe if excel_safe else (lambda t: t)
-    out = []
-    for r in rows[1:]:
-        r = ["" if v is None else v for v in r]
-        score = r[col["score"]]
-        out.append(Pair(text(str(r[col["zh"]])), text(str(r[col["en"]])), _ints(r[col["zh_ids"]]),
-                        _ints(r[col["en_ids"]]), None if score == "" else float(score), str(r[col["bead"]])))
-    return out
-
-
-def _pairs_from_csv(data: bytes, excel_safe: bool, delimiter: str = ",") -> list[Pair]:
-    return _pairs_from_rows(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter),
-                            excel_safe)
-
-
-def _pairs_from_xlsx(data: bytes, excel_safe: bool) -> list[Pair]:
-    from openpyxl import load_workbook
-
-    ws = load_workbook(io.BytesIO(data), read_only=True).active
-    return _pairs_from_rows(ws.iter_rows(values_only=True), False)
-
-
-def _pairs_from_tmx(data: bytes, excel_safe: bool) -> list[Pair]:
-    from xml.etree import ElementTree as ET
-
-    out = []
-    for tu in ET.fromstring(data).iter("tu"):
-        props = {p.get("type"): p.text or "" for p in tu.findall("prop")}
-        segs = ["".join(s.itertext()) for s in tu.findall("tuv/seg")]
-        score = props.get("x-score")
-        out.append(Pair(segs[0], segs[1], [], [], float(score) if score else None, props.get("x-bead", "1-1")))
-    return out
-
-
-_READERS = {"jsonl": _pairs_from_jsonl, "csv": _pairs_from_csv,
-            "tsv": lambda d, s: _pairs_from_csv(d, s, "\t"), "xlsx": _pairs_from_xlsx, "tmx": _pairs_from_tmx}
 
 
 # ------------------------------------------------------------------ embedding across documents
