@@ -26,7 +26,10 @@ aligner do the rest:
    Chinese text and the ids tell where each sentence really is. A bead that
    would straddle two pieces is split; what is left over becomes one-sided.
 
-5. *Lone sentences*: ``reattach`` gives a one-sided sentence back to the
+5. *Single moved sentences*: ``rescue`` pairs a lone sentence with a
+   counterpart far away when the two are each other's nearest neighbour in
+   the whole document (a one-sentence move is too small for step 3).
+6. *Lone sentences*: ``reattach`` gives a one-sided sentence back to the
    neighbouring pair when embedding the pair's side with it matches the other
    side better (cosine × length penalty) than without it; otherwise it stays
    one-sided. Applied in both modes (``api.align_document``).
@@ -54,6 +57,10 @@ _TAKES_PARAS = "zh_paras" in inspect.signature(align).parameters
 REATTACH_MARGIN = 0.0
 UNPAIR_BELOW = None  # e.g. 0.05 (measured: costs 0.008 strict F1 on pre-split MAC-Dev, so off); a pair whose two sides are less similar than this (centred cosine) is split up
 REATTACH = True  # give lone sentences back to the pair they belong to (see ``reattach``)
+RESCUE = True  # pair a lone sentence with its counterpart that moved alone (see ``rescue``)
+RESCUE_MIN_COS = 0.3  # centred cosine the two must reach
+RESCUE_MARGIN = 0.15  # by how much better the counterpart must fit the lone sentence than its bead
+RESCUE_NEAR = 5  # beads: a counterpart this close is the aligner's business, not a move
 
 
 @dataclass
@@ -395,6 +402,8 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         pieces = find_moves(sim, en_paras, move_options)
     if pieces is None:
         beads = align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs)
+        if RESCUE:
+            beads = rescue(beads, zh_vecs, en_vecs)
         return reattach(beads, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else beads
     order = [j for s, e, _ in pieces for j in range(s, e)]
     moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
@@ -412,7 +421,104 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         for part in _split_straddling(real, piece_of, lambda j: len(en_texts[j])):
             part.moved = any(j in moved for j in part.en_ids)
             out.append(part)
+    if RESCUE:
+        out = rescue(out, zh_vecs, en_vecs)
     return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
+
+
+def _top1(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's most similar key: (index, similarity), in row blocks (no n×m matrix)."""
+    idx = np.zeros(len(queries), dtype=np.int64)
+    sims = np.zeros(len(queries), dtype=np.float64)
+    step = max(16, _BLOCK_CELLS // max(1, len(keys)))
+    for lo in range(0, len(queries), step):
+        sim = queries[lo:lo + step] @ keys.T
+        idx[lo:lo + step] = sim.argmax(axis=1)
+        sims[lo:lo + step] = sim.max(axis=1)
+    return idx, sims
+
+
+def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos: float = None,
+           margin: float = None) -> list[Bead]:
+    """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
+    too small for ``find_moves``), when the two are each other's nearest neighbour in the whole
+    document, similar enough (``min_cos``, centred cosine), more than ``RESCUE_NEAR`` beads
+    apart (nearer pairings the aligner has weighed already), and the counterpart fits the lone
+    sentence clearly better (``margin``) than the bead it is in now (which gives it up only from
+    one of its ends, so that every bead stays a contiguous run). The new bead sits at the Chinese
+    sentence's place; ``moved`` when its English is out of order there."""
+    min_cos = RESCUE_MIN_COS if min_cos is None else min_cos
+    margin = RESCUE_MARGIN if margin is None else margin
+    n, m = len(zh_vecs), len(en_vecs)
+    if n < 2 or m < 2:
+        return beads
+    z, e = _center(zh_vecs), _center(en_vecs)
+    best_e, sim_e = _top1(z, e)  # each Chinese sentence's nearest English sentence
+    best_z, _ = _top1(e, z)
+
+    def unit(v):
+        return v / (np.linalg.norm(v) or 1.0)
+
+    out = [Bead(list(b.zh_ids), list(b.en_ids), b.score, moved=b.moved) for b in beads]
+    for lone_lang in ("zh", "en"):
+        where = {}
+        for k, b in enumerate(out):
+            for i in b.zh_ids:
+                where["zh", i] = k
+            for j in b.en_ids:
+                where["en", j] = k
+        for k, b in enumerate(out):
+            if b.two_sided or not (b.zh_ids if lone_lang == "zh" else b.en_ids):
+                continue
+            if lone_lang == "zh":
+                i = b.zh_ids[0]
+                j = int(best_e[i])
+                if best_z[j] != i:
+                    continue
+                partner, p_lang = j, "en"
+            else:
+                j = b.en_ids[0]
+                i = int(best_z[j])
+                if best_e[i] != j:
+                    continue
+                partner, p_lang = i, "zh"
+            cos = float(z[i] @ e[j])
+            if cos < min_cos:
+                continue
+            kb = where[p_lang, partner]
+            other = out[kb]
+            if abs(kb - k) <= RESCUE_NEAR:
+                continue  # a neighbour: the aligner has weighed that pairing already
+            if other.two_sided:
+                mine = other.en_ids if p_lang == "en" else other.zh_ids
+                if partner not in (mine[0], mine[-1]):
+                    continue  # taking it would cut the bead in two
+                rest_side = other.zh_ids if p_lang == "en" else other.en_ids
+                rest = unit((z if p_lang == "en" else e)[rest_side].sum(axis=0))
+                now = float(rest @ (e[j] if p_lang == "en" else z[i]))  # how well it fits where it is
+                if cos < now + margin:
+                    continue
+                mine.remove(partner)
+            else:
+                other.en_ids, other.zh_ids = [], []  # a lone sentence: its bead empties
+            b.zh_ids, b.en_ids, b.score = [i], [j], cos
+            b.moved = True
+        # Emptied beads go; a bead that gave away its only sentence of one side leaves one-sided
+        # beads of one sentence each.
+        out = [part for b in out if b.zh_ids or b.en_ids for part in
+               ([b] if b.two_sided or len(b.zh_ids) + len(b.en_ids) == 1 else
+                [Bead([i], [], moved=b.moved) for i in b.zh_ids] + [Bead([], [j], moved=b.moved) for j in b.en_ids])]
+    return _chinese_order(out)
+
+
+def _chinese_order(beads: list[Bead]) -> list[Bead]:
+    """Beads in Chinese order (stable); an English-only bead stays after the bead it followed."""
+    keyed, key = [], -1
+    for pos, b in enumerate(beads):
+        if b.zh_ids:
+            key = b.zh_ids[0]
+        keyed.append((key, pos, b))
+    return [b for _, _, b in sorted(keyed, key=lambda t: (t[0], t[1]))]
 
 
 def _lp(a: float, b: float) -> float:

@@ -115,6 +115,25 @@ def test_sentences_in_one_language_only_become_one_sided_beads_of_one_sentence()
     assert all(z == e for z, e in got if z and e)
 
 
+def test_a_single_sentence_moved_far_on_its_own_is_still_paired():
+    """One sentence is too small a block for the move search; it is paired with its translation
+    (its mutual nearest neighbour in the whole document) instead of being left one-sided, while a
+    look-alike near its place is not taken (the aligner already weighed that)."""
+    zh = list(range(30))
+    en = [k for k in range(30) if k != 4] + [4]  # the translation of sentence 4 sits at the very end
+    beads = run(zh, en)
+    assert covers_each_once(beads, len(zh), len(en))
+    got = pairs_of(beads, zh, en)
+    assert got == [([k], [k]) for k in zh]  # Chinese order, sentence 4 with its English
+    assert beads[4].moved and beads[4].en_ids == [len(en) - 1]
+    mv.RESCUE = False
+    try:
+        without = pairs_of(run(zh, en), zh, en)
+    finally:
+        mv.RESCUE = True
+    assert ([4], [4]) not in without  # what it was before: the move search alone misses it
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_every_sentence_ends_in_exactly_one_bead(seed):
     rng = random.Random(seed)
