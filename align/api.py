@@ -27,7 +27,7 @@ from .errors import InputError
 from .model import Alignment, Document, Sentence
 from . import moves
 from .moves import align_moves
-from .write import FORMATS, TmxOptions, write_alignment
+from .write import FORMATS, TmxOptions, check_outputs, write_alignment
 
 def _lines(text: str) -> list[str]:
     lines = text.split("\n")
@@ -242,9 +242,11 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
     inputs = [path] + ([Path(en_path)] if en_path else [])
     result = DocResult(doc_name(path), inputs)
     doc = load_document(path, en_path, presplit)
+    target = Path(out_dir) if out_dir else path.parent
+    check_outputs(target, doc.name, list(formats), inputs, min_score=min_score, probe=True)  # fail before the work
     result.alignment = align_document(doc, options=options, encoder=encoder or load_encoder(model, device),
                                       progress=progress, monotonic=monotonic)
-    result.outputs = write_alignment(result.alignment, Path(out_dir) if out_dir else path.parent, list(formats),
+    result.outputs = write_alignment(result.alignment, target, list(formats),
                                      tmx, inputs, min_score=min_score, excel_safe=excel_safe)
     results = [result]
     from .batch import finish_report

@@ -268,6 +268,33 @@ def render(fmt: str, pairs: list[tuple[Pair, str]], tmx: TmxOptions | None = Non
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def check_outputs(out_dir: Path, name: str, formats: list[str], inputs: list[Path] = (), *,
+                  min_score: float | None = None, probe: bool = False) -> list[Path]:
+    """The output paths OUT_DIR/NAME.FORMAT, after making sure they can be written: the folder
+    exists or is created, no output is an input, and (``probe``) a file can be created there.
+    Called before aligning, so a bad --out-dir fails at once, not after the work."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({e.strerror or e})") from None
+    resolved = {Path(p).resolve() for p in inputs}
+    targets = [out_dir / f"{name}.{ext}" for ext in list(formats) + (["review.tsv"] if min_score is not None else [])]
+    for path in targets:  # check them all before writing any
+        if path.resolve() in resolved:
+            raise OutputError(f"{path}: is an input file; choose another --out-dir")
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; cannot write the output there")
+    if probe:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".probe", dir=out_dir)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as e:
+            raise OutputError(f"{out_dir}: cannot write there ({e.strerror or e})") from None
+    return targets
+
+
 def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
                     tmx: TmxOptions | None = None, inputs: list[Path] = (), *,
                     excel_safe: bool = False, name: str | None = None,
@@ -276,18 +303,9 @@ def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
     never overwrite an input. With ``min_score``, pairs scored below it stay out of the TMX
     (the other formats keep them with their score) and go to OUT_DIR/NAME.review.tsv."""
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{out_dir}: cannot create the output folder ({e.strerror or e})") from None
+    check_outputs(out_dir, name or alignment.doc.name, formats, inputs, min_score=min_score)
     source = Path(alignment.doc.source).name if alignment.doc.source else ""
     pairs = [(p, source) for p in alignment.pairs]
-    resolved = {Path(p).resolve() for p in inputs}
-    targets = [out_dir / f"{name or alignment.doc.name}.{ext}"
-               for ext in list(formats) + (["review.tsv"] if min_score is not None else [])]
-    for path in targets:  # check them all before writing any
-        if path.resolve() in resolved:
-            raise OutputError(f"{path}: is an input file; choose another --out-dir")
     written = []
     for fmt in formats:
         path = out_dir / f"{name or alignment.doc.name}.{fmt}"

@@ -331,6 +331,20 @@ def test_output_folder_under_a_regular_file(tmp_path):
     assert blocker.read_text() == "I am a file"
 
 
+def test_a_bad_output_folder_fails_before_any_aligning(tmp_path, monkeypatch):
+    """A long document must not be aligned for minutes only to fail at writing."""
+    from align import api
+
+    p = write_file(tmp_path, "release.txt", BILINGUAL)
+    blocker = write_file(tmp_path, "not-a-folder", "I am a file")
+    calls = []
+    monkeypatch.setattr(api, "align_document", lambda *a, **k: calls.append(1))
+    expect_error(OutputError, "not-a-folder", call=run_api, path=p, out_dir=blocker / "out")
+    (tmp_path / "out" / "release.csv").mkdir(parents=True)
+    expect_error(OutputError, "release.csv", call=run_api, path=p, out_dir=tmp_path / "out")
+    assert calls == []
+
+
 def test_output_file_that_is_a_folder(tmp_path):
     p = write_file(tmp_path, "release.txt", BILINGUAL)
     (tmp_path / "out" / "release.tmx").mkdir(parents=True)
