@@ -467,9 +467,12 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
                 where["zh", i] = k
             for j in b.en_ids:
                 where["en", j] = k
-        for k, b in enumerate(out):
-            if b.two_sided or not (b.zh_ids if lone_lang == "zh" else b.en_ids):
-                continue
+        lone = [k for k, b in enumerate(out)
+                if not b.two_sided and len(b.zh_ids if lone_lang == "zh" else b.en_ids) == 1]
+        for k in lone:
+            b = out[k]
+            if b.two_sided or len(b.zh_ids) + len(b.en_ids) != 1:
+                continue  # changed earlier in this pass
             if lone_lang == "zh":
                 i = b.zh_ids[0]
                 j = int(best_e[i])
@@ -499,8 +502,10 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
                 if cos < now + margin:
                     continue
                 mine.remove(partner)
-            else:
+            elif len(other.zh_ids) + len(other.en_ids) == 1:
                 other.en_ids, other.zh_ids = [], []  # a lone sentence: its bead empties
+            else:
+                continue  # a bead that lost its other side earlier in this pass
             b.zh_ids, b.en_ids, b.score = [i], [j], cos
             b.moved = True
         # Emptied beads go; a bead that gave away its only sentence of one side leaves one-sided

@@ -134,6 +134,18 @@ def test_a_single_sentence_moved_far_on_its_own_is_still_paired():
     assert ([4], [4]) not in without  # what it was before: the move search alone misses it
 
 
+def test_rescue_never_loses_or_doubles_a_sentence_among_chance_look_alikes():
+    """Meaningless vectors (hash encoder) make many lone sentences and chance nearest neighbours:
+    taking a sentence out of a bead must leave its other sentences in exactly one bead each."""
+    from conftest import FakeEncoder
+
+    zh = [f"第{k}句话。" for k in range(300)]
+    en = [f"Sentence {k} here." for k in range(330)]
+    beads = align_moves(zh, en, FakeEncoder())
+    assert covers_each_once(beads, len(zh), len(en))
+    assert all(len(b.zh_ids) + len(b.en_ids) == 1 for b in beads if not (b.zh_ids and b.en_ids))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_every_sentence_ends_in_exactly_one_bead(seed):
     rng = random.Random(seed)
