@@ -471,7 +471,7 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
                 f, _ = ctx.features(p, a, starts, b, exact is not None and (p, a) in exact)
                 s = f @ wv + ctx.type_weight(a, b)
                 if scores_out is not None:
-                    scores_out[(p, a, b)] = (j0 - b, s)
+                    scores_out[(p, a, b)] = (j0 - b, s.astype(np.float32))
             cand = prev + s
             seg = best[j0 - lo: j1 - lo + 1]
             better = cand > seg
