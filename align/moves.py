@@ -46,7 +46,7 @@ import numpy as np
 
 import inspect
 
-from .aligner import AlignOptions, align
+from .aligner import AlignOptions, _top_k, align
 from .embed import Encoder
 from .model import Bead
 
@@ -426,18 +426,6 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
     return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
 
 
-def _top1(queries: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's most similar key: (index, similarity), in row blocks (no n×m matrix)."""
-    idx = np.zeros(len(queries), dtype=np.int64)
-    sims = np.zeros(len(queries), dtype=np.float64)
-    step = max(16, _BLOCK_CELLS // max(1, len(keys)))
-    for lo in range(0, len(queries), step):
-        sim = queries[lo:lo + step] @ keys.T
-        idx[lo:lo + step] = sim.argmax(axis=1)
-        sims[lo:lo + step] = sim.max(axis=1)
-    return idx, sims
-
-
 def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos: float = None,
            margin: float = None) -> list[Bead]:
     """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
@@ -446,15 +434,15 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
     apart (nearer pairings the aligner has weighed already), and the counterpart fits the lone
     sentence clearly better (``margin``) than the bead it is in now (which gives it up only from
     one of its ends, so that every bead stays a contiguous run). The new bead sits at the Chinese
-    sentence's place; ``moved`` when its English is out of order there."""
+    sentence's place and is marked ``moved``."""
     min_cos = RESCUE_MIN_COS if min_cos is None else min_cos
     margin = RESCUE_MARGIN if margin is None else margin
     n, m = len(zh_vecs), len(en_vecs)
     if n < 2 or m < 2:
         return beads
     z, e = _center(zh_vecs), _center(en_vecs)
-    best_e, sim_e = _top1(z, e)  # each Chinese sentence's nearest English sentence
-    best_z, _ = _top1(e, z)
+    best_e = _top_k(z, e, 1)[0][:, 0]  # each Chinese sentence's nearest English sentence
+    best_z = _top_k(e, z, 1)[0][:, 0]
 
     def unit(v):
         return v / (np.linalg.norm(v) or 1.0)
