@@ -42,16 +42,18 @@ def split_zh(paragraph: str) -> list[str]:
     at the start of a sentence ("……他们又谈了一会儿"); a quotation that ends in a dash and is
     followed at once by another (“咚——咚——”“猛捅——”) ends one too."""
     out, start = [], 0
+    depth, seen = 0, 0  # open quotations before paragraph[seen], counted as the matches go
     for m in _ZH_END.finditer(paragraph):
         end = m.end()
         # "?" or "!" inside Latin text (e.g. "Yahoo!") or "..." between digits is not an end.
         if m.group(0)[0] in "!?." and end < len(paragraph) and re.match(r"[A-Za-z0-9]", paragraph[end]):
             continue
         if m.group(0)[0] in "….":
+            span = paragraph[seen:m.start()]
+            depth += span.count("“") + span.count("「") - span.count("”") - span.count("」")
+            seen = m.start()
             closes = any(c in m.group(0) for c in "”」』")
-            before = paragraph[:m.start()]
-            if not paragraph[start:m.start()].strip() or (
-                    not closes and before.count("“") + before.count("「") > before.count("”") + before.count("」")):
+            if not paragraph[start:m.start()].strip() or (not closes and depth > 0):
                 continue
         piece = paragraph[start:end].strip()
         if piece:
