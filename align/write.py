@@ -302,21 +302,15 @@ def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
     """Write one document's outputs as OUT_DIR/NAME.FORMAT (NAME: ``name`` or the document's);
     never overwrite an input. With ``min_score``, pairs scored below it stay out of the TMX
     (the other formats keep them with their score) and go to OUT_DIR/NAME.review.tsv."""
-    out_dir = Path(out_dir)
-    check_outputs(out_dir, name or alignment.doc.name, formats, inputs, min_score=min_score)
+    targets = check_outputs(Path(out_dir), name or alignment.doc.name, formats, inputs, min_score=min_score)
     source = Path(alignment.doc.source).name if alignment.doc.source else ""
     pairs = [(p, source) for p in alignment.pairs]
-    written = []
-    for fmt in formats:
-        path = out_dir / f"{name or alignment.doc.name}.{fmt}"
+    for fmt, path in zip(formats, targets):
         kept = [item for item in pairs if not below_min(item[0], min_score)] if fmt == "tmx" else pairs
         atomic_write(path, render(fmt, kept, tmx, excel_safe=excel_safe))
-        written.append(path)
-    if min_score is not None:
-        path = out_dir / f"{name or alignment.doc.name}.review.tsv"
-        atomic_write(path, review_bytes(pairs, min_score, excel_safe))
-        written.append(path)
-    return written
+    if min_score is not None:  # the review file is the last target
+        atomic_write(targets[-1], review_bytes(pairs, min_score, excel_safe))
+    return targets
 
 
 def below_min(pair: Pair, min_score: float | None) -> bool:
