@@ -599,16 +599,20 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
 def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           options: AlignOptions | None = None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
-          zh_paras: list[int] | None = None, en_paras: list[int] | None = None) -> list[Bead]:
+          zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
+          stats: dict | None = None) -> list[Bead]:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
     length-only aligner). ``zh_paras``/``en_paras`` (optional) give each sentence's
-    paragraph number, used as a soft signal.
+    paragraph number, used as a soft signal. ``stats`` (a dict), if given, receives
+    ``total``: the path's score (comparable between English orders of the same document).
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
     if n == 0 or m == 0:
+        if stats is not None:
+            stats["total"] = 0.0
         return [Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)]
     ctx, wins, types = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras)
     if ctx.z.vecs is not None and opt.spans == "embed":
@@ -628,5 +632,8 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
         first = _dp(ctx, n, m, wins, types, rows_out=rows, scores_out=scores)
         need_z, need_e = _shortlist(ctx, wins, types, first, rows, scores, opt.refine_margin)
         _need_both(ctx, need_z, need_e)
-    path = _dp(ctx, n, m, wins, types)
+    rows = [] if stats is not None else None
+    path = _dp(ctx, n, m, wins, types, rows_out=rows)
+    if stats is not None:
+        stats["total"] = float(rows[n][m - wins[n][0]])
     return _beads(ctx, path, exact=opt.spans == "embed")

@@ -26,6 +26,13 @@ aligner do the rest:
    Chinese text and the ids tell where each sentence really is. A bead that
    would straddle two pieces is split; what is left over becomes one-sided.
 
+   Which order wins is the aligner's own judgement: the real order, the move
+   finder's answers at decreasing evidence thresholds, then single English
+   paragraphs moved to where their anchors belong (greedily), each kept only
+   when the whole alignment's path scores higher than the best order so far.
+   (A very long document, over ``VERIFY_BUDGET`` sentence-runs, takes the move
+   finder's first answer, as one aligner run.)
+
 5. *Single moved sentences*: ``rescue`` pairs a lone sentence with a
    counterpart far away when the two are each other's nearest neighbour in
    the whole document (a one-sentence move is too small for step 3).
@@ -40,7 +47,7 @@ Every sentence still ends in exactly one bead.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -57,6 +64,10 @@ _TAKES_PARAS = "zh_paras" in inspect.signature(align).parameters
 REATTACH_MARGIN = 0.0
 UNPAIR_BELOW = None  # e.g. 0.05 (measured: costs 0.008 strict F1 on pre-split MAC-Dev, so off); a pair whose two sides are less similar than this (centred cosine) is split up
 REATTACH = True  # give lone sentences back to the pair they belong to (see ``reattach``)
+CANDIDATE_WEIGHTS = (1.7, 1.2, 0.8)  # move-finder evidence thresholds tried (MoveOptions.min_weight)
+VERIFY_MARGIN = 0.0  # how much higher a new English order's path must score than the best so far
+VERIFY_BUDGET = 20000  # (sentences × aligner runs): a document of n + m sentences gets this / (n + m) runs
+PARA_TRIES = 10  # English paragraphs tried at their anchors' place (strongest first)
 RESCUE = True  # pair a lone sentence with its counterpart that moved alone (see ``rescue``)
 RESCUE_MIN_COS = 0.3  # centred cosine the two must reach
 RESCUE_MARGIN = 0.15  # by how much better the counterpart must fit the lone sentence than its bead
@@ -396,15 +407,122 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         zh_vecs = encoder.encode(zh_texts)
     if en_vecs is None:
         en_vecs = encoder.encode(en_texts)
-    pieces = None
+    run = _Runs(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras)
     if n > 1 and m > 1:
         sim = Similarity(_center(zh_vecs), _center(en_vecs))  # never the whole n×m matrix
-        pieces = find_moves(sim, en_paras, move_options)
+        if VERIFY_BUDGET // (n + m) < 2:  # a very long document: the first move finding, unverified
+            run.pieces = find_moves(sim, en_paras, move_options)
+            run.try_order(run.pieces, verified=False)
+        else:
+            _search(run, sim, en_paras, move_options, VERIFY_BUDGET // (n + m))
+    out = run.beads if run.beads is not None else run.try_order(None, verified=False)
+    if RESCUE:
+        out = rescue(out, zh_vecs, en_vecs)
+    return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
+
+
+class _Runs:
+    """Aligner runs over candidate English orders of one document; keeps the best-scoring one."""
+
+    def __init__(self, *args):
+        self.args = args
+        self.total, self.beads, self.pieces = None, None, None
+        self.tried: set = set()
+
+    def try_order(self, pieces, verified=True) -> list[Bead] | None:
+        """Align against ``pieces`` (None: the real order); keep it if its path scores higher
+        than the best so far (or unconditionally, ``verified=False``). None if tried before."""
+        key = None if pieces is None else tuple(pieces)
+        if key in self.tried:
+            return None
+        self.tried.add(key)
+        stats: dict = {}
+        beads = _align_order(*self.args, pieces, stats)
+        if not verified or self.total is None or stats["total"] > self.total + VERIFY_MARGIN:
+            self.total, self.beads, self.pieces = stats["total"], beads, pieces
+        return beads
+
+
+def _search(run: _Runs, sim: Similarity, en_paras, opt: MoveOptions | None, budget: int) -> None:
+    """Which English order to align against, judged by the aligner's own path score: the real
+    order, the move finder's answers at decreasing evidence thresholds (``CANDIDATE_WEIGHTS``),
+    then greedily single paragraphs moved to where their anchors belong (``paragraph_plan``),
+    each kept only if the whole alignment scores higher. At most ``budget`` aligner runs."""
+    run.try_order(None)
+    for w in CANDIDATE_WEIGHTS:
+        if len(run.tried) >= budget:
+            return
+        run.try_order(find_moves(sim, en_paras, replace(opt or MoveOptions(), min_weight=w)))
+    if en_paras is None:
+        return
+    start = run.pieces or [(0, sim.shape[1], False)]
+    paras, loc, tries = paragraph_plan(sim, en_paras, opt, {p[0] for p in start})
+    rank = {j: t for t, (a, b, _) in enumerate(start) for j in range(a, b)}
+    order = sorted(range(len(paras)), key=lambda q: (rank[paras[q][0]], paras[q][0]))
+    for k in tries:
+        if len(run.tried) >= budget:
+            return
+        new = _moved_to(order, k, loc)
+        if new != order and run.try_order(_para_pieces(new, paras)) is run.beads:
+            order = new
+
+
+def paragraph_plan(sim: Similarity, en_paras: list[int], opt: MoveOptions | None = None, cuts=()):
+    """English paragraphs [(start, end)], where each belongs in Chinese (weighted median row of
+    its anchors) and the paragraphs worth trying to move, strongest evidence first."""
+    opt = opt or MoveOptions()
+    n, m = sim.shape
+    anchors = chain(*candidates(sim, opt), m, opt)
+    bounds = [0] + [j for j in range(1, m) if en_paras[j] != en_paras[j - 1] or j in cuts] + [m]
+    paras = list(zip(bounds, bounds[1:]))
+    para_of = np.zeros(m, dtype=int)
+    for k, (a, b) in enumerate(paras):
+        para_of[a:b] = k
+    rows: dict[int, list[tuple[int, float]]] = {}
+    for i, j, w in anchors:
+        rows.setdefault(int(para_of[j]), []).append((i, w))
+    loc, weight, last = [], [], -1.0
+    for k in range(len(paras)):
+        got = sorted(rows.get(k, []))
+        if got:
+            ws = np.cumsum([w for _, w in got])
+            last = float(got[int(np.searchsorted(ws, ws[-1] / 2))][0])  # weighted median row
+            weight.append(float(ws[-1]))
+        else:
+            last += 0.001  # no anchor: stays after the paragraph before it
+            weight.append(0.0)
+        loc.append(last)
+    tries = sorted((k for k in range(len(paras)) if weight[k] >= opt.min_weight / 2), key=lambda k: -weight[k])
+    return paras, loc, tries[:PARA_TRIES] if len(paras) > 1 else []
+
+
+def _moved_to(order: list[int], k: int, loc: list[float]) -> list[int]:
+    """``order`` with paragraph k moved before the first other paragraph that belongs after it."""
+    rest = [q for q in order if q != k]
+    at = next((t for t, q in enumerate(rest) if loc[q] > loc[k]), len(rest))
+    return rest[:at] + [k] + rest[at:]
+
+
+def _para_pieces(order: list[int], paras: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """Paragraphs in ``order`` as pieces (runs contiguous in English joined); the longest is unmoved."""
+    pieces: list[list] = []
+    for q in order:
+        a, b = paras[q]
+        if pieces and pieces[-1][1] == a:
+            pieces[-1][1] = b
+        else:
+            pieces.append([a, b])
+    main = max(range(len(pieces)), key=lambda t: pieces[t][1] - pieces[t][0])
+    return [(a, b, t != main) for t, (a, b) in enumerate(pieces)]
+
+
+def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, pieces,
+                 stats) -> list[Bead]:
+    """Align Chinese against the English pieces in the given order (None: the real order);
+    bead ids are the real English positions, beads of moved pieces are marked."""
+    m = len(en_texts)
     if pieces is None:
-        beads = align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs)
-        if RESCUE:
-            beads = rescue(beads, zh_vecs, en_vecs)
-        return reattach(beads, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else beads
+        return align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, stats=stats)
     order = [j for s, e, _ in pieces for j in range(s, e)]
     moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
     piece_of = [0] * m
@@ -414,16 +532,15 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
     extra = {}
     if zh_paras is not None and en_paras is not None and _TAKES_PARAS:
         extra = {"zh_paras": list(zh_paras), "en_paras": [en_paras[j] for j in order]}
-    beads = align(zh_texts, [en_texts[j] for j in order], encoder, options, zh_vecs, en_vecs[order], **extra)
+    beads = align(zh_texts, [en_texts[j] for j in order], encoder, options, zh_vecs, en_vecs[order],
+                  stats=stats, **extra)
     out: list[Bead] = []
     for b in beads:
         real = Bead(list(b.zh_ids), [order[j] for j in b.en_ids], b.score)
         for part in _split_straddling(real, piece_of, lambda j: len(en_texts[j])):
             part.moved = any(j in moved for j in part.en_ids)
             out.append(part)
-    if RESCUE:
-        out = rescue(out, zh_vecs, en_vecs)
-    return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
+    return out
 
 
 def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos: float = None,

@@ -103,6 +103,29 @@ def test_blocks_moved_anywhere_one_each_way():
     assert pairs_of(beads, zh, en) == [([k], [k]) for k in zh]
 
 
+def test_a_weakly_matched_paragraph_that_the_move_finder_misplaces_is_put_right_by_the_path_score(monkeypatch):
+    """English: Chinese 3-5 come first, then 0-2, whose translations are loose (each also says
+    unrelated things). The move finder's strongest chain takes 3-5 as the main stream and the weak
+    0-2 as a moved block too light to trust; trying lower thresholds and moved paragraphs, each
+    kept only when the aligner's whole path scores higher, puts every translation with its
+    sentence."""
+    zh = list(range(20))
+    order = [3, 4, 5, 0, 1, 2] + list(range(6, 20))
+    loose = {k: f"Sentence «{k}» " + " ".join(f"«{k + 1000 * t}»" for t in range(1, 8)) + " here." for k in (0, 1, 2)}
+    en = [loose.get(k, en_s(k)) for k in order]
+    paras = [0, 0, 0, 1, 1, 1] + [2 + k // 4 for k in range(14)]
+
+    def together():  # every English sentence in the same bead as its Chinese sentence
+        beads = align_moves([zh_s(k) for k in zh], en, TopicEncoder(), en_paras=paras)
+        assert covers_each_once(beads, len(zh), len(en))
+        return all(order[j] in b.zh_ids for b in beads for j in b.en_ids)
+
+    assert together()
+    monkeypatch.setattr(mv, "CANDIDATE_WEIGHTS", (1.7,))  # the first answer of the move finder only
+    monkeypatch.setattr(mv, "PARA_TRIES", 0)
+    assert not together()
+
+
 def test_sentences_in_one_language_only_become_one_sided_beads_of_one_sentence():
     zh = list(range(5)) + [1001, 1002] + list(range(5, 20))  # two Chinese sentences without translation (a caption)
     en = list(range(0, 8)) + list(range(12, 20)) + [2001, 2002, 2003]  # 8-11 missing; an "About" section added
