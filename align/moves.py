@@ -521,17 +521,17 @@ def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_para
     """Align Chinese against the English pieces in the given order (None: the real order);
     bead ids are the real English positions, beads of moved pieces are marked."""
     m = len(en_texts)
+    order = list(range(m)) if pieces is None else [j for s, e, _ in pieces for j in range(s, e)]
+    extra = {}
+    if zh_paras is not None and en_paras is not None and _TAKES_PARAS:
+        extra = {"zh_paras": list(zh_paras), "en_paras": [en_paras[j] for j in order]}
     if pieces is None:
-        return align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, stats=stats)
-    order = [j for s, e, _ in pieces for j in range(s, e)]
+        return align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, stats=stats, **extra)
     moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
     piece_of = [0] * m
     for k, (s, e, _) in enumerate(pieces):
         for j in range(s, e):
             piece_of[j] = k
-    extra = {}
-    if zh_paras is not None and en_paras is not None and _TAKES_PARAS:
-        extra = {"zh_paras": list(zh_paras), "en_paras": [en_paras[j] for j in order]}
     beads = align(zh_texts, [en_texts[j] for j in order], encoder, options, zh_vecs, en_vecs[order],
                   stats=stats, **extra)
     out: list[Bead] = []
