@@ -105,7 +105,8 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
     en = [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
     if monotonic:
-        beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):])
+        beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
+                      zh_paras=[s.para for s in doc.zh], en_paras=[s.para for s in doc.en])
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
             beads = moves.reattach(beads, zh, en, enc, vecs[:len(zh)], vecs[len(zh):])
     else:
