@@ -108,7 +108,8 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
         beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
                       zh_paras=[s.para for s in doc.zh], en_paras=[s.para for s in doc.en])
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
-            beads = moves.reattach(beads, zh, en, enc, vecs[:len(zh)], vecs[len(zh):])
+            beads = moves.reattach(beads, zh, en, enc, vecs[:len(zh)], vecs[len(zh):],
+                                   zh_paras=[s.para for s in doc.zh], en_paras=[s.para for s in doc.en])
     else:
         beads = align_moves(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
                             en_paras=[s.para for s in doc.en], zh_paras=[s.para for s in doc.zh])

@@ -62,6 +62,7 @@ from .model import Bead
 # a moved block's paragraph numbers travel with it, so no bead straddles the seam.
 _TAKES_PARAS = "zh_paras" in inspect.signature(align).parameters
 REATTACH_MARGIN = 0.0
+NO_REATTACH_ACROSS = True  # a lone sentence in another paragraph than the pair stays lone
 UNPAIR_BELOW = None  # e.g. 0.05 (measured: costs 0.008 strict F1 on pre-split MAC-Dev, so off); a pair whose two sides are less similar than this (centred cosine) is split up
 REATTACH = True  # give lone sentences back to the pair they belong to (see ``reattach``)
 CANDIDATE_WEIGHTS = (1.7, 1.2, 0.8)  # move-finder evidence thresholds tried (MoveOptions.min_weight)
@@ -418,7 +419,9 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
     out = run.beads if run.beads is not None else run.try_order(None, verified=False)
     if RESCUE:
         out = rescue(out, zh_vecs, en_vecs)
-    return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs) if REATTACH else out
+    if not REATTACH:
+        return out
+    return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs, zh_paras=zh_paras, en_paras=en_paras)
 
 
 class _Runs:
@@ -638,7 +641,8 @@ def _lp(a: float, b: float) -> float:
 
 
 def reattach(beads: list[Bead], zh_texts: list[str], en_texts: list[str], encoder: Encoder,
-             zh_vecs: np.ndarray, en_vecs: np.ndarray, margin: float = REATTACH_MARGIN) -> list[Bead]:
+             zh_vecs: np.ndarray, en_vecs: np.ndarray, margin: float = REATTACH_MARGIN,
+             zh_paras: list[int] | None = None, en_paras: list[int] | None = None) -> list[Bead]:
     """Give a lone sentence back to the neighbouring pair it belongs to, when the evidence says so.
 
     A one-sided bead next to a pair (and adjacent to it in its own language) joins that pair
@@ -698,6 +702,9 @@ def reattach(beads: list[Bead], zh_texts: list[str], en_texts: list[str], encode
                 merged = ids + [s]
             else:
                 continue
+            paras = zh_paras if lang == "zh" else en_paras
+            if NO_REATTACH_ACROSS and paras is not None and paras[s] != paras[ids[0 if s < ids[0] else -1]]:
+                continue  # the sentence opens or closes a paragraph of its own: not the pair's
             oth = pair.en_ids if lang == "zh" else pair.zh_ids
             vecs = encoder.encode([joiners[lang](texts[lang][i] for i in ids),
                                    joiners[lang](texts[lang][i] for i in merged),

@@ -146,6 +146,25 @@ def test_an_english_only_sentence_opening_a_paragraph_is_not_pulled_across_the_b
     assert all(beads_of_the_extra(seed) == [([5], [5, 6])] for seed in range(4))
 
 
+def test_a_lone_sentence_is_not_reattached_to_a_pair_across_a_paragraph_break():
+    """Chinese 4 says «4» and «40»; English says «4», then «40» alone. In the same paragraph the
+    lone «40» joins the pair (a 1-2 bead); opening a paragraph of its own, it stays one-sided."""
+    from align.model import Bead
+
+    zh = [zh_s(k) for k in range(4)] + ["第«4»句话，也是«40»的话。"]
+    en = [en_s(k) for k in range(5)] + ["And «40»."]
+    enc = TopicEncoder()
+    zv, ev = enc.encode(zh), enc.encode(en)
+
+    def last_two(en_paras):
+        beads = [Bead([k], [k], 0.9) for k in range(5)] + [Bead([], [5])]
+        out = mv.reattach(beads, zh, en, enc, zv, ev, zh_paras=[0] * 5, en_paras=en_paras)
+        return [(b.zh_ids, b.en_ids) for b in out][-2:]
+
+    assert last_two([0] * 6) == [([3], [3]), ([4], [4, 5])]
+    assert last_two([0] * 5 + [1]) == [([4], [4]), ([], [5])]
+
+
 def test_sentences_in_one_language_only_become_one_sided_beads_of_one_sentence():
     zh = list(range(5)) + [1001, 1002] + list(range(5, 20))  # two Chinese sentences without translation (a caption)
     en = list(range(0, 8)) + list(range(12, 20)) + [2001, 2002, 2003]  # 8-11 missing; an "About" section added
