@@ -304,10 +304,11 @@ def _best_cut(lo: int, hi: int, left_fit: np.ndarray, right_fit: np.ndarray, bre
 
 
 def find_moves(sim: "np.ndarray | Similarity", en_paras: list[int] | None = None,
-               opt: MoveOptions | None = None) -> list[tuple[int, int, bool]] | None:
+               opt: MoveOptions | None = None, anchors=None) -> list[tuple[int, int, bool]] | None:
     """English pieces [start, end) in Chinese order, each with a moved flag; None when nothing moved.
 
-    ``sim``: a ``Similarity`` (computed in blocks, linear memory) or a ready n×m matrix.
+    ``sim``: a ``Similarity`` (computed in blocks, linear memory) or a ready n×m matrix;
+    ``anchors``: the ``chain`` of ``sim`` if already computed (it does not depend on the thresholds).
     """
     opt = opt or MoveOptions()
     if not isinstance(sim, Similarity):
@@ -316,7 +317,8 @@ def find_moves(sim: "np.ndarray | Similarity", en_paras: list[int] | None = None
     if n < 2 or m < 2:
         return None
     ratio = m / n
-    anchors = chain(*candidates(sim, opt), m, opt)
+    if anchors is None:
+        anchors = chain(*candidates(sim, opt), m, opt)
     stream = heaviest_increasing(anchors)
     group = {k: -1 for k in sorted(stream)}  # -1: the main stream; r: moved run r
     placed = sorted((anchors[k][1], k) for k in group)  # the same anchors by English position
@@ -451,15 +453,17 @@ def _search(run: _Runs, sim: Similarity, en_paras, opt: MoveOptions | None, budg
     order, the move finder's answers at decreasing evidence thresholds (``CANDIDATE_WEIGHTS``),
     then greedily single paragraphs moved to where their anchors belong (``paragraph_plan``),
     each kept only if the whole alignment scores higher. At most ``budget`` aligner runs."""
+    opt = opt or MoveOptions()
+    anchors = chain(*candidates(sim, opt), sim.shape[1], opt)
     run.try_order(None)
     for w in CANDIDATE_WEIGHTS:
         if len(run.tried) >= budget:
             return
-        run.try_order(find_moves(sim, en_paras, replace(opt or MoveOptions(), min_weight=w)))
+        run.try_order(find_moves(sim, en_paras, replace(opt, min_weight=w), anchors))
     if en_paras is None:
         return
     start = run.pieces or [(0, sim.shape[1], False)]
-    paras, loc, tries = paragraph_plan(sim, en_paras, opt, {p[0] for p in start})
+    paras, loc, tries = paragraph_plan(anchors, en_paras, opt, {p[0] for p in start})
     rank = {j: t for t, (a, b, _) in enumerate(start) for j in range(a, b)}
     order = sorted(range(len(paras)), key=lambda q: (rank[paras[q][0]], paras[q][0]))
     for k in tries:
@@ -470,12 +474,11 @@ def _search(run: _Runs, sim: Similarity, en_paras, opt: MoveOptions | None, budg
             order = new
 
 
-def paragraph_plan(sim: Similarity, en_paras: list[int], opt: MoveOptions | None = None, cuts=()):
-    """English paragraphs [(start, end)], where each belongs in Chinese (weighted median row of
-    its anchors) and the paragraphs worth trying to move, strongest evidence first."""
-    opt = opt or MoveOptions()
-    n, m = sim.shape
-    anchors = chain(*candidates(sim, opt), m, opt)
+def paragraph_plan(anchors: list[tuple[int, int, float]], en_paras: list[int], opt: MoveOptions, cuts=()):
+    """English paragraphs [(start, end)] (also cut at ``cuts``), where each belongs in Chinese (the
+    weighted median row of its ``chain`` anchors) and the paragraphs worth trying to move,
+    strongest evidence first."""
+    m = len(en_paras)
     bounds = [0] + [j for j in range(1, m) if en_paras[j] != en_paras[j - 1] or j in cuts] + [m]
     paras = list(zip(bounds, bounds[1:]))
     para_of = np.zeros(m, dtype=int)
