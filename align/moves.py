@@ -414,8 +414,7 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
     if n > 1 and m > 1:
         sim = Similarity(_center(zh_vecs), _center(en_vecs))  # never the whole n×m matrix
         if VERIFY_BUDGET // (n + m) < 2:  # a very long document: the first move finding, unverified
-            run.pieces = find_moves(sim, en_paras, move_options)
-            run.try_order(run.pieces, verified=False)
+            run.try_order(find_moves(sim, en_paras, move_options), verified=False)
         else:
             _search(run, sim, en_paras, move_options, VERIFY_BUDGET // (n + m))
     out = run.beads if run.beads is not None else run.try_order(None, verified=False)
