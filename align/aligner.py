@@ -36,6 +36,10 @@ Two passes, as in Bertalign (Liu & Zhu 2022), with a richer bead score:
    * optionally (``csls=True``; measured, no gain, so off) a CSLS-style hubness discount;
    * optionally, a paragraph boundary crossed inside a bead.
 
+   Sentences known to have no counterpart (``lone_zh``/``lone_en``, from
+   ``align.unpaired``) are kept out of every two-sided bead and cost nothing
+   one-sided; the length ratio is then the document's without them.
+
    The DP runs row by row, vectorised over the band, so time and memory are
    linear in the document size.
 
@@ -325,6 +329,7 @@ class _Context:
             self.e_nums = [x[0] for x in ea]
             self.e_all = [x[0] | x[1] for x in ea]
         self._zcache: dict = {}
+        self.zlone = self.elone = self.zlone_cum = self.elone_cum = None  # see set_lone
         if zh_vecs is not None and opt.csls:
             # CSLS-style hubness: each sentence's mean similarity to its k nearest neighbours
             # across languages; a bead of "hub" sentences gets less credit for its cosine.
@@ -426,6 +431,23 @@ class _Context:
             f[:, 5] = cross + ecross
         return f, display
 
+    def set_lone(self, lone_zh, lone_en) -> None:
+        """Mark sentences with no counterpart: masks and running counts for the DP."""
+        self.zlone = self.elone = None
+        for side, ids, size in (("z", lone_zh, len(self.z.texts)), ("e", lone_en, len(self.e.texts))):
+            mask = None
+            if len(ids):
+                mask = np.zeros(size, dtype=bool)
+                mask[list(ids)] = True
+            setattr(self, side + "lone", mask)
+            setattr(self, side + "lone_cum", None if mask is None else np.concatenate([[0], np.cumsum(mask)]))
+        if self.zlone is not None or self.elone is not None:  # the length ratio of what can pair
+            zl, el = np.diff(self.z.cum), np.diff(self.e.cum)
+            zs = zl[~self.zlone].sum() if self.zlone is not None else zl.sum()
+            es = el[~self.elone].sum() if self.elone is not None else el.sum()
+            if zs > 0 and es > 0:
+                self.ratio = zs / es
+
     def weight_vector(self) -> np.ndarray:
         return np.array([self.w.get(name, 0.0) for name in FEATURES])
 
@@ -467,12 +489,17 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
             if j0 > j1:
                 continue
             prev = rows[p][j0 - b - plo: j1 - b - plo + 1]
+            zl = ctx.zlone_cum is not None and ctx.zlone_cum[i] > ctx.zlone_cum[p]  # holds a lone sentence
             if b == 0:
-                s = ctx.type_weight(a, 0)
+                s = 0.0 if zl and a == 1 else ctx.type_weight(a, 0)
             else:
                 starts = np.arange(j0 - b, j1 - b + 1)
                 f, _ = ctx.features(p, a, starts, b, exact is not None and (p, a) in exact)
                 s = f @ wv + ctx.type_weight(a, b)
+                if zl:
+                    s = np.full_like(s, _NEG)
+                elif ctx.elone_cum is not None:
+                    s = np.where(ctx.elone_cum[starts + b] > ctx.elone_cum[starts], _NEG, s)
                 if scores_out is not None:
                     scores_out[(p, a, b)] = (j0 - b, s.astype(np.float32))
             cand = prev + s
@@ -480,9 +507,13 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
             better = cand > seg
             seg[better] = cand[better]
             back[j0 - lo: j1 - lo + 1][better] = tidx[(a, b)]
-        # insertions within the row: best[j] = max(best[j], best[j-1] + ins_w), as a running maximum
-        jj = np.arange(width)
-        run = np.maximum.accumulate(best - jj * ins_w) + jj * ins_w
+        # insertions within the row: best[j] = max(best[j], best[j-1] + w[j]), as a running maximum
+        # over best[k] - c[k] with c the summed insertion weights (a lone English sentence's is 0)
+        if ctx.elone is None:
+            c = np.arange(width) * ins_w
+        else:
+            c = np.concatenate([[0.0], np.cumsum(np.where(ctx.elone[lo:hi], 0.0, ins_w))])
+        run = np.maximum.accumulate(best - c) + c
         ins = run > best + 1e-12
         ins[0] = False
         best = np.where(ins, run, best)
@@ -578,7 +609,8 @@ def _need_both(ctx: _Context, need_z, need_e) -> None:
             side.cache.update(zip(keys, _center(part, side.mean) if side.mean is not None else part))
 
 
-def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None):
+def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None,
+            lone_zh=(), lone_en=()):
     """The context, band and bead types of one document (shared by ``align`` and weight fitting)."""
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
@@ -593,8 +625,14 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
             en_vecs = encoder.encode(en_texts)
         window = opt.window
     ctx = _Context(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras)
+    ctx.set_lone(lone_zh, lone_en)
     if zh_vecs is not None:
-        path = first_path(ctx.z.vecs, ctx.e.vecs, opt.top_k)
+        zv, ev = ctx.z.vecs, ctx.e.vecs
+        if ctx.zlone is not None:  # sentences known to have no counterpart are no anchors
+            zv = np.where(ctx.zlone[:, None], 0.0, zv)
+        if ctx.elone is not None:
+            ev = np.where(ctx.elone[:, None], 0.0, ev)
+        path = first_path(zv, ev, opt.top_k)
     wins = _windows(n, m, path, window)
     return ctx, wins, _bead_types(opt.max_bead)
 
@@ -603,13 +641,15 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           options: AlignOptions | None = None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
           zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
-          stats: dict | None = None) -> list[Bead]:
+          stats: dict | None = None, lone_zh=(), lone_en=()) -> list[Bead]:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
     length-only aligner). ``zh_paras``/``en_paras`` (optional) give each sentence's
     paragraph number, used as a soft signal. ``stats`` (a dict), if given, receives
     ``total``: the path's score (comparable between English orders of the same document).
+    ``lone_zh``/``lone_en``: ids of sentences known to have no counterpart (``align.unpaired``):
+    they are never part of a two-sided bead, and leaving them one-sided costs nothing.
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
@@ -617,7 +657,8 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
         if stats is not None:
             stats["total"] = 0.0
         return [Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)]
-    ctx, wins, types = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras)
+    ctx, wins, types = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras,
+                               lone_zh, lone_en)
     if ctx.z.vecs is not None and opt.spans == "embed":
         need_z, need_e = set(), set()
         for i in range(n + 1):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import detect, read, split
+from . import detect, read, split, unpaired
 from .aligner import AlignOptions, align
 from .embed import Encoder, load_encoder
 from .calibrate import calibrate_beads
@@ -104,15 +104,23 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
     zh = [s.text for s in doc.zh]
     en = [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
+    zv, ev = vecs[:len(zh)], vecs[len(zh):]
+    zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
+    # Paragraphs with no counterpart in the other language stay one-sided (align.unpaired).
+    lone = dict(zip(("lone_zh", "lone_en"), unpaired.lone_paragraphs(zv, ev, zp, ep)))
     if monotonic:
-        beads = align(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
-                      zh_paras=[s.para for s in doc.zh], en_paras=[s.para for s in doc.en])
+        def try_lone(lone_zh, lone_en):
+            stats: dict = {}
+            got = align(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, zh_paras=zp, en_paras=ep, stats=stats,
+                        lone_zh=lone_zh, lone_en=lone_en)
+            return got, stats["total"]
+        beads, total = try_lone(**lone)
+        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
-            beads = moves.reattach(beads, zh, en, enc, vecs[:len(zh)], vecs[len(zh):],
-                                   zh_paras=[s.para for s in doc.zh], en_paras=[s.para for s in doc.en])
+            beads = moves.reattach(beads, zh, en, enc, zv, ev, zh_paras=zp, en_paras=ep)
     else:
-        beads = align_moves(zh, en, enc, options, zh_vecs=vecs[:len(zh)], en_vecs=vecs[len(zh):],
-                            en_paras=[s.para for s in doc.en], zh_paras=[s.para for s in doc.zh])
+        beads = align_moves(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, en_paras=ep, zh_paras=zp, **lone)
+    beads = unpaired.detach(beads, zv, ev, zp, ep)
     calibrate_beads(beads, vecs[:len(zh)], vecs[len(zh):])
     return Alignment(doc, beads)
 

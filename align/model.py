@@ -80,6 +80,16 @@ class Alignment:
         return out
 
 
+def chinese_order(beads: list[Bead]) -> list[Bead]:
+    """Beads in Chinese order (stable); an English-only bead stays after the bead it followed."""
+    keyed, key = [], -1
+    for pos, b in enumerate(beads):
+        if b.zh_ids:
+            key = b.zh_ids[0]
+        keyed.append((key, pos, b))
+    return [b for _, _, b in sorted(keyed, key=lambda t: (t[0], t[1]))]
+
+
 def join_zh(parts) -> str:
     return "".join(parts)
 

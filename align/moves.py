@@ -33,6 +33,11 @@ aligner do the rest:
    (A very long document, over ``VERIFY_BUDGET`` sentence-runs, takes the move
    finder's first answer, as one aligner run.)
 
+   Paragraphs known to have no counterpart (``align.unpaired``) are no anchors and
+   stay one-sided in every order; with the best order, up to a few weakly matched
+   paragraphs are then tried as one-sided (``unpaired.verify_lone``), each kept so
+   when the path scores higher.
+
 5. *Single moved sentences*: ``rescue`` pairs a lone sentence with a
    counterpart far away when the two are each other's nearest neighbour in
    the whole document (a one-sentence move is too small for step 3).
@@ -51,16 +56,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-import inspect
 
 from .aligner import AlignOptions, _top_k, align
 from .embed import Encoder
-from .model import Bead
+from . import unpaired
+from .model import Bead, chinese_order
 
 
-# Paragraph numbers go to the aligner (a soft signal there) when it takes them; after reordering,
-# a moved block's paragraph numbers travel with it, so no bead straddles the seam.
-_TAKES_PARAS = "zh_paras" in inspect.signature(align).parameters
 REATTACH_MARGIN = 0.0
 NO_REATTACH_ACROSS = True  # a lone sentence in another paragraph than the pair stays lone
 UNPAIR_BELOW = None  # e.g. 0.05 (measured: costs 0.008 strict F1 on pre-split MAC-Dev, so off); a pair whose two sides are less similar than this (centred cosine) is split up
@@ -397,7 +399,8 @@ def _split_straddling(bead: Bead, piece_of: list[int], text_len) -> list[Bead]:
 def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
                 options: AlignOptions | None = None, zh_vecs: np.ndarray | None = None,
                 en_vecs: np.ndarray | None = None, en_paras: list[int] | None = None,
-                move_options: MoveOptions | None = None, zh_paras: list[int] | None = None) -> list[Bead]:
+                move_options: MoveOptions | None = None, zh_paras: list[int] | None = None,
+                lone_zh=(), lone_en=()) -> list[Bead]:
     """Like ``aligner.align``, but English blocks may sit elsewhere than in the Chinese order.
 
     Beads come in Chinese order; ``en_ids`` are the real English positions; beads
@@ -410,16 +413,27 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         zh_vecs = encoder.encode(zh_texts)
     if en_vecs is None:
         en_vecs = encoder.encode(en_texts)
-    run = _Runs(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras)
+    run = _Runs(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, lone_zh, lone_en)
     if n > 1 and m > 1:
-        sim = Similarity(_center(zh_vecs), _center(en_vecs))  # never the whole n×m matrix
+        z, e = _center(zh_vecs), _center(en_vecs)
+        z[list(lone_zh)] = 0.0  # sentences with no counterpart are no anchors of a move
+        e[list(lone_en)] = 0.0
+        sim = Similarity(z, e)  # never the whole n×m matrix
         if VERIFY_BUDGET // (n + m) < 2:  # a very long document: the first move finding, unverified
             run.try_order(find_moves(sim, en_paras, move_options), verified=False)
         else:
             _search(run, sim, en_paras, move_options, VERIFY_BUDGET // (n + m))
     out = run.beads if run.beads is not None else run.try_order(None, verified=False)
+    if VERIFY_BUDGET // (n + m) >= 2:  # weakly matched paragraphs tried as one-sided (align.unpaired)
+        def try_lone(z2, e2):
+            stats: dict = {}
+            got = _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, z2, e2,
+                               run.pieces, stats)
+            return got, stats["total"]
+        out, lone_zh, lone_en = unpaired.verify_lone(try_lone, out, run.total, zh_vecs, en_vecs, zh_paras, en_paras,
+                                                     list(lone_zh), list(lone_en))
     if RESCUE:
-        out = rescue(out, zh_vecs, en_vecs)
+        out = rescue(out, zh_vecs, en_vecs, lone_zh=lone_zh, lone_en=lone_en)
     if not REATTACH:
         return out
     return reattach(out, zh_texts, en_texts, encoder, zh_vecs, en_vecs, zh_paras=zh_paras, en_paras=en_paras)
@@ -521,15 +535,16 @@ def _para_pieces(order: list[int], paras: list[tuple[int, int]]) -> list[tuple[i
     return [(a, b, t != main) for t, (a, b) in enumerate(pieces)]
 
 
-def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, pieces,
-                 stats) -> list[Bead]:
+def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, lone_zh, lone_en,
+                 pieces, stats) -> list[Bead]:
     """Align Chinese against the English pieces in the given order (None: the real order);
     bead ids are the real English positions, beads of moved pieces are marked."""
     m = len(en_texts)
     order = list(range(m)) if pieces is None else [j for s, e, _ in pieces for j in range(s, e)]
-    extra = {}
-    if zh_paras is not None and en_paras is not None and _TAKES_PARAS:
-        extra = {"zh_paras": list(zh_paras), "en_paras": [en_paras[j] for j in order]}
+    lone = set(lone_en)
+    extra = {"lone_zh": lone_zh, "lone_en": [k for k, j in enumerate(order) if j in lone]}
+    if zh_paras is not None and en_paras is not None:
+        extra.update(zh_paras=list(zh_paras), en_paras=[en_paras[j] for j in order])
     if pieces is None:
         return align(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, stats=stats, **extra)
     moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
@@ -549,14 +564,15 @@ def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_para
 
 
 def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos: float = None,
-           margin: float = None) -> list[Bead]:
+           margin: float = None, lone_zh=(), lone_en=()) -> list[Bead]:
     """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
     too small for ``find_moves``), when the two are each other's nearest neighbour in the whole
     document, similar enough (``min_cos``, centred cosine), more than ``RESCUE_NEAR`` beads
     apart (nearer pairings the aligner has weighed already), and the counterpart fits the lone
     sentence clearly better (``margin``) than the bead it is in now (which gives it up only from
     one of its ends, so that every bead stays a contiguous run). The new bead sits at the Chinese
-    sentence's place and is marked ``moved``."""
+    sentence's place and is marked ``moved``. Sentences known to have no counterpart
+    (``lone_zh``/``lone_en``, from ``align.unpaired``) are left alone."""
     min_cos = RESCUE_MIN_COS if min_cos is None else min_cos
     margin = RESCUE_MARGIN if margin is None else margin
     n, m = len(zh_vecs), len(en_vecs)
@@ -569,6 +585,7 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
     def unit(v):
         return v / (np.linalg.norm(v) or 1.0)
 
+    fixed_zh, fixed_en = set(lone_zh), set(lone_en)
     out = [Bead(list(b.zh_ids), list(b.en_ids), b.score, moved=b.moved) for b in beads]
     for lone_lang in ("zh", "en"):
         where = {}
@@ -596,7 +613,7 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
                     continue
                 partner, p_lang = i, "zh"
             cos = float(z[i] @ e[j])
-            if cos < min_cos:
+            if cos < min_cos or i in fixed_zh or j in fixed_en:
                 continue
             kb = where[p_lang, partner]
             other = out[kb]
@@ -623,17 +640,7 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
         out = [part for b in out if b.zh_ids or b.en_ids for part in
                ([b] if b.two_sided or len(b.zh_ids) + len(b.en_ids) == 1 else
                 [Bead([i], [], moved=b.moved) for i in b.zh_ids] + [Bead([], [j], moved=b.moved) for j in b.en_ids])]
-    return _chinese_order(out)
-
-
-def _chinese_order(beads: list[Bead]) -> list[Bead]:
-    """Beads in Chinese order (stable); an English-only bead stays after the bead it followed."""
-    keyed, key = [], -1
-    for pos, b in enumerate(beads):
-        if b.zh_ids:
-            key = b.zh_ids[0]
-        keyed.append((key, pos, b))
-    return [b for _, _, b in sorted(keyed, key=lambda t: (t[0], t[1]))]
+    return chinese_order(out)
 
 
 def _lp(a: float, b: float) -> float:
