@@ -115,7 +115,8 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
                         lone_zh=lone_zh, lone_en=lone_en)
             return got, stats["total"]
         beads, total = try_lone(**lone)
-        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone)[0]
+        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone,
+                                     limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
             beads = moves.reattach(beads, zh, en, enc, zv, ev, zh_paras=zp, en_paras=ep)
     else:

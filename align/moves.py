@@ -424,14 +424,15 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
         else:
             _search(run, sim, en_paras, move_options, VERIFY_BUDGET // (n + m))
     out = run.beads if run.beads is not None else run.try_order(None, verified=False)
-    if VERIFY_BUDGET // (n + m) >= 2:  # weakly matched paragraphs tried as one-sided (align.unpaired)
+    runs_left = VERIFY_BUDGET // (n + m) - len(run.tried)
+    if runs_left > 0:  # weakly matched paragraphs tried as one-sided (align.unpaired), within the budget
         def try_lone(z2, e2):
             stats: dict = {}
             got = _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, z2, e2,
                                run.pieces, stats)
             return got, stats["total"]
         out, lone_zh, lone_en = unpaired.verify_lone(try_lone, out, run.total, zh_vecs, en_vecs, zh_paras, en_paras,
-                                                     list(lone_zh), list(lone_en))
+                                                     list(lone_zh), list(lone_en), limit=runs_left)
     if RESCUE:
         out = rescue(out, zh_vecs, en_vecs, lone_zh=lone_zh, lone_en=lone_en)
     if not REATTACH:

@@ -145,8 +145,12 @@ def test_a_weakly_matched_paragraph_is_kept_one_sided_only_when_the_path_scores_
             return ["with", lone_zh, lone_en], 10.0 + (gain if lone_en == [6, 7, 8] else -5.0)
         return run
 
-    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), ["without"], 10.0, zh, en, zh_paras, en_paras, [], [])
+    glued = [Bead([k], [k]) for k in range(5)] + [Bead([5], [5, 6, 7, 8])] + [Bead([k], [k + 3]) for k in range(6, 12)]
+    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [])
     assert got == (["with", [], [6, 7, 8]], [], [6, 7, 8]) and tried[0] == ([], [6, 7, 8])
     tried.clear()
-    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST - 0.5), ["without"], 10.0, zh, en, zh_paras, en_paras, [], [])
-    assert got == (["without"], [], []) and 1 <= len(tried) <= unpaired.CANDIDATE_TRIES
+    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST - 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [])
+    assert got == (glued, [], []) and 1 <= len(tried) <= unpaired.CANDIDATE_TRIES
+    tried.clear()
+    unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [], limit=0)
+    assert tried == []  # no aligner runs left in the caller's budget
