@@ -123,6 +123,11 @@ def _center(vecs: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return out / norms
 
 
+def centred(vecs: np.ndarray) -> np.ndarray:
+    """Document-centred embeddings: each row minus the rows' mean, at unit length."""
+    return _center(vecs, vecs.mean(axis=0))
+
+
 def _top_k(zh: np.ndarray, en: np.ndarray, k: int, block: int = 2048):
     """For each row of zh, the k most similar rows of en: (indices, sims), computed in blocks."""
     k = min(k, en.shape[0])

@@ -122,7 +122,7 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
     else:
         beads = align_moves(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, en_paras=ep, zh_paras=zp, **lone)
     beads = unpaired.detach(beads, zv, ev, zp, ep)
-    calibrate_beads(beads, vecs[:len(zh)], vecs[len(zh):])
+    calibrate_beads(beads, zv, ev)
     return Alignment(doc, beads)
 
 

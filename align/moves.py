@@ -56,8 +56,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-
 from .aligner import AlignOptions, _top_k, align
+from .aligner import centred as _center
 from .embed import Encoder
 from . import unpaired
 from .model import Bead, chinese_order
@@ -92,12 +92,6 @@ class MoveOptions:
     smooth: float = 0.5  # weight of the neighbours' best match (local coherence of a block)
     reach: int = 3  # English sentences searched for a neighbour's match
 
-
-def _center(vecs: np.ndarray) -> np.ndarray:
-    out = vecs - vecs.mean(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:

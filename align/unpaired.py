@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from .aligner import centred as _center
 from .model import Bead, chinese_order
 
 LONE_BELOW = 0.2  # mean best centred cosine of a paragraph's sentences: below, it has no counterpart
@@ -45,12 +46,6 @@ LONE_COST = 1.0  # how much higher the path must score with a tried paragraph on
 DETACH_BELOW = 0.15  # centred cosine of a paragraph part with its bead's other side
 DETACH_MARGIN = 0.1  # how much better the rest of the side must match
 
-
-def _center(vecs: np.ndarray) -> np.ndarray:
-    out = vecs - vecs.mean(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
