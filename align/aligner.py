@@ -308,6 +308,7 @@ class _Context:
         self.z = _Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans)
         self.e = _Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans)
         self.ratio = self.z.cum[-1] / max(self.e.cum[-1], 1.0)  # Chinese characters per English character
+        self.full_ratio = self.ratio
         w = dict(COSINE_WEIGHTS if opt.scorer == "cosine" else WEIGHTS)
         w.update(opt.weights or {})
         if not opt.length:
@@ -439,6 +440,7 @@ class _Context:
     def set_lone(self, lone_zh, lone_en) -> None:
         """Mark sentences with no counterpart: masks and running counts for the DP."""
         self.zlone = self.elone = None
+        self.ratio = self.full_ratio
         for side, ids, size in (("z", lone_zh, len(self.z.texts)), ("e", lone_en, len(self.e.texts))):
             mask = None
             if len(ids):
@@ -466,11 +468,21 @@ _NEG = -1e18
 
 
 def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
-        scores_out=None) -> list[tuple[int, int]]:
-    """The best monotonic path of bead types through the band; returns [(a, b)] from the start.
+        scores_out=None, origin: tuple[int, int] = (0, 0)) -> list[tuple[int, int]]:
+    """The best monotonic path of bead types through the band from ``origin`` to (n, m);
+    returns [(a, b)] from the start.
 
-    ``rows_out`` (a list), if given, receives each row's best scores, and ``scores_out`` (a dict)
-    each bead's score as {(p, a, b): (first English start, scores by start)} (for shortlisting)."""
+    ``rows_out`` (a list), if given, receives each row's best scores (from the origin's row on),
+    and ``scores_out`` (a dict) each bead's score as {(p, a, b): (first English start, scores by
+    start)} (for shortlisting). A sub-rectangle (``origin`` not (0, 0)) uses the band clipped to it;
+    if the band does not join its two corners, the path is empty and the end score is ``_NEG``."""
+    i0, j0 = origin
+    if origin != (0, 0) or len(wins) != n + 1:
+        wins = {i: (max(wins[i][0], j0), min(wins[i][1], m)) for i in range(i0, n + 1)}
+        if any(lo > hi for lo, hi in wins.values()) or wins[i0][0] != j0 or not wins[n][0] <= m <= wins[n][1]:
+            if rows_out is not None:
+                rows_out.extend(np.full(1, _NEG) for _ in range(i0, n + 1))
+            return []
     wv = ctx.weight_vector()
     two = [(a, b) for a, b in types if a > 0 and b > 0]
     dels = [(a, b) for a, b in types if b == 0]
@@ -478,27 +490,27 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
     tidx = {t: k for k, t in enumerate(types)}
     rows: list[np.ndarray] = []
     backs: list[np.ndarray] = []
-    for i in range(n + 1):
+    for i in range(i0, n + 1):
         lo, hi = wins[i]
         width = hi - lo + 1
         best = np.full(width, _NEG)
         back = np.full(width, -1, dtype=np.int16)
-        if i == 0:
-            best[0 - lo] = 0.0 if lo == 0 else _NEG
+        if i == i0 and lo == j0:
+            best[0] = 0.0
         for a, b in dels + two:
             p = i - a
-            if p < 0:
+            if p < i0:
                 continue
             plo, phi = wins[p]
-            j0, j1 = max(lo, plo + b), min(hi, phi + b)
-            if j0 > j1:
+            c0, c1 = max(lo, plo + b), min(hi, phi + b)
+            if c0 > c1:
                 continue
-            prev = rows[p][j0 - b - plo: j1 - b - plo + 1]
+            prev = rows[p - i0][c0 - b - plo: c1 - b - plo + 1]
             zl = ctx.zlone_cum is not None and ctx.zlone_cum[i] > ctx.zlone_cum[p]  # holds a lone sentence
             if b == 0:
                 s = 0.0 if zl and a == 1 else ctx.type_weight(a, 0)
             else:
-                starts = np.arange(j0 - b, j1 - b + 1)
+                starts = np.arange(c0 - b, c1 - b + 1)
                 f, _ = ctx.features(p, a, starts, b, exact is not None and (p, a) in exact)
                 s = f @ wv + ctx.type_weight(a, b)
                 if zl:
@@ -506,12 +518,12 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
                 elif ctx.elone_cum is not None:
                     s = np.where(ctx.elone_cum[starts + b] > ctx.elone_cum[starts], _NEG, s)
                 if scores_out is not None:
-                    scores_out[(p, a, b)] = (j0 - b, s.astype(np.float32))
+                    scores_out[(p, a, b)] = (c0 - b, s.astype(np.float32))
             cand = prev + s
-            seg = best[j0 - lo: j1 - lo + 1]
+            seg = best[c0 - lo: c1 - lo + 1]
             better = cand > seg
             seg[better] = cand[better]
-            back[j0 - lo: j1 - lo + 1][better] = tidx[(a, b)]
+            back[c0 - lo: c1 - lo + 1][better] = tidx[(a, b)]
         # insertions within the row: best[j] = max(best[j], best[j-1] + w[j]), as a running maximum
         # over best[k] - c[k] with c the summed insertion weights (a lone English sentence's is 0)
         if ctx.elone is None:
@@ -529,9 +541,11 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
         rows_out.extend(rows)
     out = []
     i, j = n, m
-    while i > 0 or j > 0:
+    if origin != (0, 0) and rows[-1][m - wins[n][0]] <= _NEG / 2:
+        return out
+    while i > i0 or j > j0:
         lo = wins[i][0]
-        a, b = types[int(backs[i][j - lo])]
+        a, b = types[int(backs[i - i0][j - lo])]
         out.append((a, b))
         i, j = i - a, j - b
     return out[::-1]
@@ -685,4 +699,62 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     path = _dp(ctx, n, m, wins, types, rows_out=rows)
     if stats is not None:
         stats["total"] = float(rows[n][m - wins[n][0]])
+        stats["realign"] = Realigner(ctx, wins, types, path, lone_zh, lone_en)
     return _beads(ctx, path, exact=opt.spans == "embed")
+
+
+class Realigner:
+    """A finished alignment, kept for cheap what-ifs: how much higher would the path score if
+    more sentences were known to have no counterpart? Only a window of the path (the beads
+    that hold those sentences and ``WINDOW_BEADS`` beads either side) is aligned again, with
+    the same band, span embeddings and bead scores; the rest of the path stays as it is."""
+
+    WINDOW_BEADS = 4
+
+    def __init__(self, ctx: _Context, wins, types, path, lone_zh=(), lone_en=()):
+        self.ctx, self.wins, self.types, self.path = ctx, wins, types, list(path)
+        self.lone = (sorted(lone_zh), sorted(lone_en))
+        self._pending = None
+
+    def _window(self, zh_ids, en_ids) -> tuple[int, int]:
+        zs, es = set(zh_ids), set(en_ids)
+        touch, i, j = [], 0, 0
+        for k, (a, b) in enumerate(self.path):
+            if zs.intersection(range(i, i + a)) or es.intersection(range(j, j + b)):
+                touch.append(k)
+            i, j = i + a, j + b
+        if not touch:
+            return 0, -1
+        return max(touch[0] - self.WINDOW_BEADS, 0), min(touch[-1] + self.WINDOW_BEADS, len(self.path) - 1)
+
+    def _sub(self, k0: int, k1: int, lone) -> tuple[list[tuple[int, int]], float]:
+        i0 = sum(a for a, _ in self.path[:k0])
+        j0 = sum(b for _, b in self.path[:k0])
+        i1 = i0 + sum(a for a, _ in self.path[k0:k1 + 1])
+        j1 = j0 + sum(b for _, b in self.path[k0:k1 + 1])
+        self.ctx.set_lone(*lone)
+        rows: list[np.ndarray] = []
+        got = _dp(self.ctx, i1, j1, self.wins, self.types, rows_out=rows, origin=(i0, j0))
+        lo = max(self.wins[i1][0], j0)
+        end = float(rows[-1][j1 - lo]) if got or (i0, j0) == (i1, j1) else _NEG
+        return got, end
+
+    def gain(self, lone_zh, lone_en) -> float:
+        """The change of the path's score if ``lone_zh``/``lone_en`` (all marked sentences, the
+        ones marked so far included) had no counterpart; ``keep()`` then makes it so."""
+        new = (sorted(lone_zh), sorted(lone_en))
+        k0, k1 = self._window(set(new[0]) - set(self.lone[0]), set(new[1]) - set(self.lone[1]))
+        if k1 < k0:
+            return 0.0
+        _, before = self._sub(k0, k1, self.lone)
+        path, after = self._sub(k0, k1, new)
+        self.ctx.set_lone(*self.lone)
+        self._pending = (k0, k1, path, new)
+        return after - before if after > _NEG / 2 else _NEG
+
+    def keep(self) -> None:
+        """Take the last ``gain``'s marks and its re-aligned window."""
+        k0, k1, path, new = self._pending
+        self.path[k0:k1 + 1] = path
+        self.lone = new
+        self.ctx.set_lone(*new)

@@ -114,8 +114,13 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
             got = align(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, zh_paras=zp, en_paras=ep, stats=stats,
                         lone_zh=lone_zh, lone_en=lone_en)
             return got, stats["total"]
-        beads, total = try_lone(**lone)
-        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone,
+        stats: dict = {}
+        beads = align(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, zh_paras=zp, en_paras=ep, stats=stats, **lone)
+        realign = stats["realign"]
+
+        def local(lone_zh, lone_en):
+            return realign.gain(lone_zh, lone_en), realign.keep
+        beads = unpaired.verify_lone(try_lone, beads, stats["total"], zv, ev, zp, ep, **lone, local=local,
                                      limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
             beads = moves.reattach(beads, zh, en, enc, zv, ev, zh_paras=zp, en_paras=ep)

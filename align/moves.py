@@ -425,8 +425,14 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
             got = _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, z2, e2,
                                run.pieces, stats)
             return got, stats["total"]
+        order = list(range(m)) if run.pieces is None else [j for s, e, _ in run.pieces for j in range(s, e)]
+        at = {j: k for k, j in enumerate(order)}  # real English position -> position in the aligned order
+
+        def local(z2, e2):
+            return run.realign.gain(z2, [at[j] for j in e2]), run.realign.keep
         out, lone_zh, lone_en = unpaired.verify_lone(try_lone, out, run.total, zh_vecs, en_vecs, zh_paras, en_paras,
-                                                     list(lone_zh), list(lone_en), limit=runs_left)
+                                                     list(lone_zh), list(lone_en), limit=runs_left,
+                                                     local=local if run.realign is not None else None)
     if RESCUE:
         out = rescue(out, zh_vecs, en_vecs, lone_zh=lone_zh, lone_en=lone_en)
     if not REATTACH:
@@ -439,7 +445,7 @@ class _Runs:
 
     def __init__(self, *args):
         self.args = args
-        self.total, self.beads, self.pieces = None, None, None
+        self.total, self.beads, self.pieces, self.realign = None, None, None, None
         self.tried: set = set()
 
     def try_order(self, pieces, verified=True) -> list[Bead] | None:
@@ -453,6 +459,7 @@ class _Runs:
         beads = _align_order(*self.args, pieces, stats)
         if not verified or self.total is None or stats["total"] > self.total + VERIFY_MARGIN:
             self.total, self.beads, self.pieces = stats["total"], beads, pieces
+            self.realign = stats.get("realign")  # for cheap what-ifs (unpaired.verify_lone)
         return beads
 
 

@@ -102,26 +102,43 @@ def lone_paragraphs(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int
 
 def verify_lone(try_lone: Callable[[list[int], list[int]], tuple[list[Bead], float]], beads: list[Bead],
                 total: float, zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int] | None,
-                en_paras: list[int] | None, lone_zh: list[int], lone_en: list[int], limit: int | None = None):
+                en_paras: list[int] | None, lone_zh: list[int], lone_en: list[int], limit: int | None = None,
+                local: Callable[[list[int], list[int]], tuple[float, Callable[[], None]]] | None = None):
     """Paragraphs with weak evidence (below ``CANDIDATE_BELOW``, weakest first, at most
-    ``CANDIDATE_TRIES``) are tried as one-sided: ``try_lone(lone_zh, lone_en)`` aligns again with
-    the paragraph marked and returns (beads, path score); the paragraph stays marked when the
-    path scores more than ``LONE_COST`` higher (its sentences did the path more harm than good;
-    a paragraph the aligner left one-sided anyway always passes, and then no longer counts in
-    the document's length ratio).
-    ``limit``: at most this many tries (the caller's budget of aligner runs).
+    ``CANDIDATE_TRIES``) are tried as one-sided; a paragraph stays marked when the aligner's
+    path then scores more than ``LONE_COST`` higher (its sentences did the path more harm than
+    good; a paragraph the aligner left one-sided anyway always passes, and then no longer counts
+    in the document's length ratio).
+
+    ``local(lone_zh, lone_en)``, if given, judges a try cheaply: it returns the path's change of
+    score with those sentences marked, re-aligning only a window around them, and a function
+    that keeps that change (``aligner.Realigner``). Then ``try_lone(lone_zh, lone_en)`` (a whole
+    aligner run, returning (beads, path score)) runs once at the end, if anything was marked.
+    Without ``local``, every try is a ``try_lone`` run, at most ``limit`` of them (the caller's
+    budget of aligner runs); with it, ``limit`` below 1 means no tries.
     Returns (beads, lone_zh, lone_en)."""
     marked = {"zh": set(lone_zh), "en": set(lone_en)}
     cands = sorted((mean, lang, g) for mean, lang, g in paragraph_evidence(zh_vecs, en_vecs, zh_paras, en_paras)
                    if mean < CANDIDATE_BELOW and g[0] not in marked[lang])
-    tries = CANDIDATE_TRIES if limit is None else min(CANDIDATE_TRIES, limit)
+    if limit is not None and limit < 1:
+        return beads, lone_zh, lone_en
+    tries = CANDIDATE_TRIES if limit is None or local is not None else min(CANDIDATE_TRIES, limit)
+    changed = False
     for _, lang, g in cands[:max(0, tries)]:
         z2, e2 = (sorted(lone_zh + g), lone_en) if lang == "zh" else (lone_zh, sorted(lone_en + g))
         if max(len(z2) * 2 - len(zh_vecs), len(e2) * 2 - len(en_vecs)) > 0:
             continue  # never most of a side
+        if local is not None:
+            gain, keep = local(z2, e2)
+            if gain > LONE_COST:
+                keep()
+                lone_zh, lone_en, changed = z2, e2, True
+            continue
         got, score = try_lone(z2, e2)
         if score > total + LONE_COST:
             beads, total, lone_zh, lone_en = got, score, z2, e2
+    if changed:
+        beads = try_lone(lone_zh, lone_en)[0]
     return beads, lone_zh, lone_en
 
 

@@ -154,3 +154,67 @@ def test_a_weakly_matched_paragraph_is_kept_one_sided_only_when_the_path_scores_
     tried.clear()
     unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [], limit=0)
     assert tried == []  # no aligner runs left in the caller's budget
+
+
+def test_a_try_on_a_window_of_the_path_scores_like_a_whole_aligner_run():
+    from test_moves import TopicEncoder, en_s, zh_s
+
+    from align.aligner import align
+
+    zh = [zh_s(k) for k in range(10)]
+    en = [en_s(k) for k in [0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9]]  # English 3 repeats English 2's meaning
+    stats: dict = {}
+    align(zh, en, TopicEncoder(), stats=stats)
+    realign = stats["realign"]
+    for lone in ([3], [2, 3], [5]):
+        whole: dict = {}
+        align(zh, en, TopicEncoder(), stats=whole, lone_en=lone)
+        # Only the length ratio of the rest of the document differs: a few hundredths.
+        assert realign.gain([], lone) == pytest.approx(whole["total"] - stats["total"], abs=0.2)
+    realign.gain([], [3])
+    realign.keep()
+    assert realign.path == whole_path(zh, en, lone_en=[3])
+    assert realign.gain([], [3]) == 0.0  # nothing new to mark
+
+
+def whole_path(zh, en, **lone):
+    from test_moves import TopicEncoder
+
+    from align.aligner import align
+
+    stats: dict = {}
+    align(zh, en, TopicEncoder(), stats=stats, **lone)
+    return stats["realign"].path
+
+
+def test_with_cheap_local_tries_the_aligner_runs_once_at_the_end_and_only_if_something_is_marked():
+    zh_keys = list(range(12))
+    en_keys = list(range(6)) + [900, 901, 902] + list(range(6, 12))
+    zh, en = topic_vectors(zh_keys), topic_vectors(en_keys, seed=1)
+    en[6:9] = topic_vectors([3, 4, 5], seed=2) * 0.25 + en[6:9]
+    en /= np.linalg.norm(en, axis=1, keepdims=True)
+    zh_paras = [k // 3 for k in range(12)]
+    en_paras = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    runs, tries, kept = [], [], []
+
+    def try_lone(lone_zh, lone_en):
+        runs.append((lone_zh, lone_en))
+        return ["whole run", lone_zh, lone_en], 0.0
+
+    def local(gain):
+        def judge(lone_zh, lone_en):
+            tries.append((lone_zh, lone_en))
+            return (gain if lone_en == [6, 7, 8] else -5.0), lambda: kept.append(lone_en)
+        return judge
+
+    glued = [Bead([k], [k]) for k in range(5)] + [Bead([5], [5, 6, 7, 8])] + [Bead([k], [k + 3]) for k in range(6, 12)]
+    args = (glued, 10.0, zh, en, zh_paras, en_paras, [], [])
+    got = unpaired.verify_lone(try_lone, *args, limit=1, local=local(unpaired.LONE_COST + 0.5))
+    assert got == (["whole run", [], [6, 7, 8]], [], [6, 7, 8])
+    assert runs == [([], [6, 7, 8])] and kept == [[6, 7, 8]] and tries[0] == ([], [6, 7, 8])
+    runs.clear()
+    got = unpaired.verify_lone(try_lone, *args, limit=1, local=local(unpaired.LONE_COST - 0.5))
+    assert got == (glued, [], []) and runs == []
+    tries.clear()
+    unpaired.verify_lone(try_lone, *args, limit=0, local=local(unpaired.LONE_COST + 0.5))
+    assert tries == [] and runs == []  # not even the one run at the end is left in the caller's budget
