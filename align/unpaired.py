@@ -12,8 +12,11 @@ keep such paragraphs apart:
    aligner (``align(lone_zh=, lone_en=)``) keeps its sentences out of every pair, at no cost,
    so they become one-sided beads in their place and every bead stays a contiguous run.
 2. ``verify_lone``, after aligning: weakly matched paragraphs (evidence below
-   ``CANDIDATE_BELOW``, at most ``CANDIDATE_TRIES``) are tried marked, one aligner run
-   each, and stay marked when the aligner's path then scores higher by ``LONE_COST``.
+   ``CANDIDATE_BELOW``, weakest first, at most ``CANDIDATE_TRIES``) are tried marked and stay
+   marked when the aligner's path then scores higher by ``LONE_COST``. A try re-aligns only a
+   window of the path around the paragraph (``aligner.Realigner``: same band, span embeddings
+   and bead scores), so it costs a small part of an aligner run; one whole run follows at the
+   end if anything stays marked.
 3. ``detach``, last: a bead whose side runs across a paragraph break gives up the
    paragraph part at either end of that side when that part matches the bead's other
    side poorly (centred cosine below ``DETACH_BELOW``) and the rest of the side clearly
@@ -21,11 +24,15 @@ keep such paragraphs apart:
 
 All of it needs paragraphs, so pre-split input (one sentence a line, no paragraphs) is
 never touched. Measured on ``benchmarks/reorder.py`` (MAC-Dev variants with moved, dropped
-and added paragraphs; strict text-bead F1, moves mode): variants 0.819 → 0.838 (detach
-alone 0.825, with marking 0.832, with verifying 0.838), controls (nothing dropped or
-added) 0.877 throughout. ``LONE_BELOW`` 0.25 marked real paragraphs of the controls
-(0.877 → 0.874); ``LONE_COST`` 1.0 and 3.0 gave the same; 0 with more candidates gave
-0.839 but controls 0.876.
+and added paragraphs; strict text-bead F1, moves mode): variants 0.819 → 0.838 with whole
+aligner runs as tries (detach alone 0.825, with marking 0.832, with 5 tries below 0.35
+0.838), 0.840 with tries on a window (half the alignment time), 0.848 with 20 tries below
+0.45 at ``LONE_COST`` 2.0; controls (nothing dropped or added) 0.877 throughout.
+What separates the two (all paragraphs tried, the path's gain logged): on the 24 controls one
+paragraph of 770 tried gained more than 0 (1.1, a loosely translated one, so ``LONE_COST``
+1.0 cost the controls 0.0005); on the variants 27 gained more than 2. 25 of those 27 have
+evidence below 0.45 (17 below 0.35). ``LONE_BELOW`` 0.25 marked real paragraphs of the
+controls (0.877 → 0.874).
 """
 
 from __future__ import annotations
@@ -40,9 +47,9 @@ from .model import Bead, chinese_order
 LONE_BELOW = 0.2  # mean best centred cosine of a paragraph's sentences: below, it has no counterpart
 LONE_MIN_SENTENCES = 8  # each side needs this many sentences for the centring to mean something
 # At most half of a side is marked: more means the encoder does not know the language pair.
-CANDIDATE_BELOW = 0.35  # paragraphs with weaker evidence than this are tried as one-sided (verify_lone)
-CANDIDATE_TRIES = 5  # at most this many such tries (one aligner run each) per document
-LONE_COST = 1.0  # how much higher the path must score with a tried paragraph one-sided
+CANDIDATE_BELOW = 0.45  # paragraphs with weaker evidence than this are tried as one-sided (verify_lone)
+CANDIDATE_TRIES = 20  # at most this many such tries per document (each re-aligns a window of the path)
+LONE_COST = 2.0  # how much higher the path must score with a tried paragraph one-sided
 DETACH_BELOW = 0.15  # centred cosine of a paragraph part with its bead's other side
 DETACH_MARGIN = 0.1  # how much better the rest of the side must match
 
