@@ -231,6 +231,15 @@ def _build(name, doc, beads, src, tgt, zh_units, en_units, dropped, side, rng, n
         paras.insert(at, list(range(pos, pos + shift)))
         v.gold += [([i], []) if lang == "zh" else ([], [i]) for i in range(pos, pos + shift)]
         notes.append(f"{lang} boilerplate {shift}")
+    # The same boilerplate in both languages is a translation: its sentences pair up (BOILER_ZH
+    # translates BOILER_EN sentence by sentence), wherever the two paragraphs sit.
+    twin = {z: e for zs, es in zip(BOILER_ZH, BOILER_EN) for z, e in zip(zs, es)}
+    lone_en = {v.en[e[0]]: e[0] for z, e in v.gold if not z}
+    pairs = {z[0]: lone_en[twin[v.zh[z[0]]]] for z, e in v.gold if not e and twin.get(v.zh[z[0]]) in lone_en}
+    if pairs:
+        v.gold = [b for b in v.gold if not (b[0] and b[0][0] in pairs) and not (b[1] and b[1][0] in pairs.values())]
+        v.gold += [([i], [j]) for i, j in pairs.items()]
+        notes.append(f"boilerplate in both languages: {len(pairs)} pairs")
     v.notes = "; ".join(notes)
     return v
 
