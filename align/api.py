@@ -107,7 +107,8 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
     zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
     # Paragraphs with no counterpart in the other language stay one-sided (align.unpaired).
-    lone = dict(zip(("lone_zh", "lone_en"), unpaired.lone_paragraphs(zv, ev, zp, ep)))
+    evidence = unpaired.paragraph_evidence(zv, ev, zp, ep)
+    lone = dict(zip(("lone_zh", "lone_en"), unpaired.lone_paragraphs(zv, ev, zp, ep, evidence=evidence)))
     if monotonic:
         def try_lone(lone_zh, lone_en):
             stats: dict = {}
@@ -121,11 +122,13 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
         def local(lone_zh, lone_en):
             return realign.gain(lone_zh, lone_en), realign.keep
         beads = unpaired.verify_lone(try_lone, beads, stats["total"], zv, ev, zp, ep, **lone, local=local,
-                                     limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1)[0]
+                                     limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1,
+                                     evidence=evidence)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
             beads = moves.reattach(beads, zh, en, enc, zv, ev, zh_paras=zp, en_paras=ep)
     else:
-        beads = align_moves(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, en_paras=ep, zh_paras=zp, **lone)
+        beads = align_moves(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, en_paras=ep, zh_paras=zp, **lone,
+                            evidence=evidence)
     beads = unpaired.detach(beads, zv, ev, zp, ep)
     calibrate_beads(beads, zv, ev)
     return Alignment(doc, beads)

@@ -394,11 +394,13 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
                 options: AlignOptions | None = None, zh_vecs: np.ndarray | None = None,
                 en_vecs: np.ndarray | None = None, en_paras: list[int] | None = None,
                 move_options: MoveOptions | None = None, zh_paras: list[int] | None = None,
-                lone_zh=(), lone_en=()) -> list[Bead]:
+                lone_zh=(), lone_en=(), evidence: list | None = None) -> list[Bead]:
     """Like ``aligner.align``, but English blocks may sit elsewhere than in the Chinese order.
 
     Beads come in Chinese order; ``en_ids`` are the real English positions; beads
     of moved blocks have ``moved`` set. Identical to ``align`` when nothing moved.
+    ``lone_zh``/``lone_en``: sentences known to have no counterpart (``align.unpaired``);
+    ``evidence``: ``unpaired.paragraph_evidence`` of these vectors, if the caller has it.
     """
     n, m = len(zh_texts), len(en_texts)
     if n == 0 or m == 0:
@@ -432,7 +434,8 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
             return run.realign.gain(z2, [at[j] for j in e2]), run.realign.keep
         out, lone_zh, lone_en = unpaired.verify_lone(try_lone, out, run.total, zh_vecs, en_vecs, zh_paras, en_paras,
                                                      list(lone_zh), list(lone_en), limit=runs_left,
-                                                     local=local if run.realign is not None else None)
+                                                     local=local if run.realign is not None else None,
+                                                     evidence=evidence)
     if RESCUE:
         out = rescue(out, zh_vecs, en_vecs, lone_zh=lone_zh, lone_en=lone_en)
     if not REATTACH:

@@ -95,10 +95,13 @@ def paragraph_evidence(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[
 
 
 def lone_paragraphs(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int] | None,
-                    en_paras: list[int] | None, below: float | None = None) -> tuple[list[int], list[int]]:
-    """Sentence ids (Chinese, English) of whole paragraphs with no counterpart in the other language."""
+                    en_paras: list[int] | None, below: float | None = None,
+                    evidence: list | None = None) -> tuple[list[int], list[int]]:
+    """Sentence ids (Chinese, English) of whole paragraphs with no counterpart in the other language.
+    ``evidence``: ``paragraph_evidence`` of the same arguments, if the caller has it already."""
     below = LONE_BELOW if below is None else below
-    evidence = paragraph_evidence(zh_vecs, en_vecs, zh_paras, en_paras)
+    if evidence is None:
+        evidence = paragraph_evidence(zh_vecs, en_vecs, zh_paras, en_paras)
     out = []
     for lang, size in (("zh", len(zh_vecs)), ("en", len(en_vecs))):
         lone = sorted(s for mean, la, g in evidence if la == lang and mean < below for s in g)
@@ -110,7 +113,8 @@ def lone_paragraphs(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int
 def verify_lone(try_lone: Callable[[list[int], list[int]], tuple[list[Bead], float]], beads: list[Bead],
                 total: float, zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int] | None,
                 en_paras: list[int] | None, lone_zh: list[int], lone_en: list[int], limit: int | None = None,
-                local: Callable[[list[int], list[int]], tuple[float, Callable[[], None]]] | None = None):
+                local: Callable[[list[int], list[int]], tuple[float, Callable[[], None]]] | None = None,
+                evidence: list | None = None):
     """Paragraphs with weak evidence (below ``CANDIDATE_BELOW``, weakest first, at most
     ``CANDIDATE_TRIES``) are tried as one-sided; a paragraph stays marked when the aligner's
     path then scores more than ``LONE_COST`` higher (its sentences did the path more harm than
@@ -123,12 +127,14 @@ def verify_lone(try_lone: Callable[[list[int], list[int]], tuple[list[Bead], flo
     aligner run, returning (beads, path score)) runs once at the end, if anything was marked.
     Without ``local``, every try is a ``try_lone`` run, at most ``limit`` of them (the caller's
     budget of aligner runs); with it, ``limit`` below 1 means no tries.
+    ``evidence``: ``paragraph_evidence`` of the same vectors and paragraphs, if the caller has it.
     Returns (beads, lone_zh, lone_en)."""
-    marked = {"zh": set(lone_zh), "en": set(lone_en)}
-    cands = sorted((mean, lang, g) for mean, lang, g in paragraph_evidence(zh_vecs, en_vecs, zh_paras, en_paras)
-                   if mean < CANDIDATE_BELOW and g[0] not in marked[lang])
     if limit is not None and limit < 1:
         return beads, lone_zh, lone_en
+    if evidence is None:
+        evidence = paragraph_evidence(zh_vecs, en_vecs, zh_paras, en_paras)
+    marked = {"zh": set(lone_zh), "en": set(lone_en)}
+    cands = sorted((mean, lang, g) for mean, lang, g in evidence if mean < CANDIDATE_BELOW and g[0] not in marked[lang])
     tries = CANDIDATE_TRIES if limit is None or local is not None else min(CANDIDATE_TRIES, limit)
     changed = False
     for _, lang, g in cands[:max(0, tries)]:
