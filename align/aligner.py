@@ -477,7 +477,8 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
     start)} (for shortlisting). A sub-rectangle (``origin`` not (0, 0)) uses the band clipped to it;
     if the band does not join its two corners, the path is empty and the end score is ``_NEG``."""
     i0, j0 = origin
-    if origin != (0, 0) or len(wins) != n + 1:
+    sub = origin != (0, 0) or len(wins) != n + 1
+    if sub:
         wins = {i: (max(wins[i][0], j0), min(wins[i][1], m)) for i in range(i0, n + 1)}
         if any(lo > hi for lo, hi in wins.values()) or wins[i0][0] != j0 or not wins[n][0] <= m <= wins[n][1]:
             if rows_out is not None:
@@ -541,7 +542,7 @@ def _dp(ctx: _Context, n: int, m: int, wins, types, exact=None, rows_out=None,
         rows_out.extend(rows)
     out = []
     i, j = n, m
-    if origin != (0, 0) and rows[-1][m - wins[n][0]] <= _NEG / 2:
+    if sub and rows[-1][m - wins[n][0]] <= _NEG / 2:
         return out
     while i > i0 or j > j0:
         lo = wins[i][0]
@@ -736,7 +737,7 @@ class Realigner:
         rows: list[np.ndarray] = []
         got = _dp(self.ctx, i1, j1, self.wins, self.types, rows_out=rows, origin=(i0, j0))
         lo = max(self.wins[i1][0], j0)
-        end = float(rows[-1][j1 - lo]) if got or (i0, j0) == (i1, j1) else _NEG
+        end = float(rows[-1][j1 - lo]) if got else _NEG
         return got, end
 
     def gain(self, lone_zh, lone_en) -> float:

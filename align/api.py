@@ -110,18 +110,18 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
     evidence = unpaired.paragraph_evidence(zv, ev, zp, ep)
     lone = dict(zip(("lone_zh", "lone_en"), unpaired.lone_paragraphs(zv, ev, zp, ep, evidence=evidence)))
     if monotonic:
+        stats: dict = {}
+
         def try_lone(lone_zh, lone_en):
-            stats: dict = {}
             got = align(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, zh_paras=zp, en_paras=ep, stats=stats,
                         lone_zh=lone_zh, lone_en=lone_en)
             return got, stats["total"]
-        stats: dict = {}
-        beads = align(zh, en, enc, options, zh_vecs=zv, en_vecs=ev, zh_paras=zp, en_paras=ep, stats=stats, **lone)
-        realign = stats["realign"]
+        beads, total = try_lone(**lone)
+        realign = stats["realign"]  # of this first run (a later whole run replaces stats' entries)
 
         def local(lone_zh, lone_en):
             return realign.gain(lone_zh, lone_en), realign.keep
-        beads = unpaired.verify_lone(try_lone, beads, stats["total"], zv, ev, zp, ep, **lone, local=local,
+        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone, local=local,
                                      limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1,
                                      evidence=evidence)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)

@@ -427,8 +427,7 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
             got = _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, z2, e2,
                                run.pieces, stats)
             return got, stats["total"]
-        order = list(range(m)) if run.pieces is None else [j for s, e, _ in run.pieces for j in range(s, e)]
-        at = {j: k for k, j in enumerate(order)}  # real English position -> position in the aligned order
+        at = {j: k for k, j in enumerate(_en_order(run.pieces, m))}  # real English position -> position in the aligned order
 
         def local(z2, e2):
             return run.realign.gain(z2, [at[j] for j in e2]), run.realign.keep
@@ -540,12 +539,17 @@ def _para_pieces(order: list[int], paras: list[tuple[int, int]]) -> list[tuple[i
     return [(a, b, t != main) for t, (a, b) in enumerate(pieces)]
 
 
+def _en_order(pieces, m: int) -> list[int]:
+    """The English positions in the order of ``pieces`` (None: the real order)."""
+    return list(range(m)) if pieces is None else [j for s, e, _ in pieces for j in range(s, e)]
+
+
 def _align_order(zh_texts, en_texts, encoder, options, zh_vecs, en_vecs, en_paras, zh_paras, lone_zh, lone_en,
                  pieces, stats) -> list[Bead]:
     """Align Chinese against the English pieces in the given order (None: the real order);
     bead ids are the real English positions, beads of moved pieces are marked."""
     m = len(en_texts)
-    order = list(range(m)) if pieces is None else [j for s, e, _ in pieces for j in range(s, e)]
+    order = _en_order(pieces, m)
     lone = set(lone_en)
     extra = {"lone_zh": lone_zh, "lone_en": [k for k, j in enumerate(order) if j in lone]}
     if zh_paras is not None and en_paras is not None:
