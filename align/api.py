@@ -117,11 +117,12 @@ def align_document(doc: Document, model: str | None = None, device: str | None =
                         lone_zh=lone_zh, lone_en=lone_en)
             return got, stats["total"]
         beads, total = try_lone(**lone)
-        realign = stats["realign"]  # of this first run (a later whole run replaces stats' entries)
+        realign = stats.get("realign")  # of this first run (none when a side is empty)
 
         def local(lone_zh, lone_en):
             return realign.gain(lone_zh, lone_en), realign.keep
-        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone, local=local,
+        beads = unpaired.verify_lone(try_lone, beads, total, zv, ev, zp, ep, **lone,
+                                     local=local if realign is not None else None,
                                      limit=moves.VERIFY_BUDGET // max(len(zh) + len(en), 1) - 1,
                                      evidence=evidence)[0]
         if moves.REATTACH:  # lone sentences back to the pair they belong to (align.moves.reattach)
