@@ -128,6 +128,11 @@ def centred(vecs: np.ndarray) -> np.ndarray:
     return _center(vecs, vecs.mean(axis=0))
 
 
+def unit(v: np.ndarray) -> np.ndarray:
+    """One vector at unit length (a zero vector stays zero)."""
+    return v / (np.linalg.norm(v) or 1.0)
+
+
 def _top_k(zh: np.ndarray, en: np.ndarray, k: int, block: int = 2048):
     """For each row of zh, the k most similar rows of en: (indices, sims), computed in blocks."""
     k = min(k, en.shape[0])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .aligner import unit as _unit
 from .model import Bead
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
@@ -36,11 +37,6 @@ def _center(vecs: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return out / norms
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
-    return v / n if n else v
 
 
 _BLOCK_CELLS = 1 << 16  # similarities computed at a time (about 64k cells, as aligner._top_k)

@@ -58,6 +58,7 @@ import numpy as np
 
 from .aligner import AlignOptions, _top_k, align
 from .aligner import centred as _center
+from .aligner import unit
 from .embed import Encoder
 from . import unpaired
 from .model import Bead, chinese_order
@@ -433,7 +434,7 @@ def align_moves(zh_texts: list[str], en_texts: list[str], encoder: Encoder,
             return run.realign.gain(z2, [at[j] for j in e2]), run.realign.keep
         out, lone_zh, lone_en = unpaired.verify_lone(try_lone, out, run.total, zh_vecs, en_vecs, zh_paras, en_paras,
                                                      list(lone_zh), list(lone_en), limit=runs_left,
-                                                     local=local if run.realign is not None else None,
+                                                     local=local,
                                                      evidence=evidence)
     if RESCUE:
         out = rescue(out, zh_vecs, en_vecs, lone_zh=lone_zh, lone_en=lone_en)
@@ -590,9 +591,6 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, min_cos:
     z, e = _center(zh_vecs), _center(en_vecs)
     best_e = _top_k(z, e, 1)[0][:, 0]  # each Chinese sentence's nearest English sentence
     best_z = _top_k(e, z, 1)[0][:, 0]
-
-    def unit(v):
-        return v / (np.linalg.norm(v) or 1.0)
 
     fixed_zh, fixed_en = set(lone_zh), set(lone_en)
     out = [Bead(list(b.zh_ids), list(b.en_ids), b.score, moved=b.moved) for b in beads]

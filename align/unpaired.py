@@ -42,6 +42,7 @@ from typing import Callable
 import numpy as np
 
 from .aligner import centred as _center
+from .aligner import unit as _unit
 from .model import Bead, chinese_order
 
 LONE_BELOW = 0.2  # mean best centred cosine of a paragraph's sentences: below, it has no counterpart
@@ -52,11 +53,6 @@ CANDIDATE_TRIES = 20  # at most this many such tries per document (each re-align
 LONE_COST = 2.0  # how much higher the path must score with a tried paragraph one-sided
 DETACH_BELOW = 0.15  # centred cosine of a paragraph part with its bead's other side
 DETACH_MARGIN = 0.1  # how much better the rest of the side must match
-
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / (np.linalg.norm(v) or 1.0)
 
 
 def _groups(ids: list[int], paras: list[int]) -> list[list[int]]:
