@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import __version__
 from .errors import AlignError
-from .write import LOW_SCORE
+from .model import LOW_SCORE
+from .version import __version__
 
 
 
@@ -79,12 +79,8 @@ def run(
     jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Worker processes for a batch (default: 2 when there are 2 cores)."),
 ):
     from .api import align_path
-    from .write import FORMATS
 
     formats = [f.strip().lower() for f in fmt.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        _fail(f"unknown format {bad[0] if bad else fmt!r}; choose from {', '.join(FORMATS)}")
     console = Console(quiet=quiet)
     batch = pairs is not None or (path is not None and path.is_dir())
     try:
@@ -140,7 +136,7 @@ class _BatchProgress:
     """A batch's progress bar: documents done and sentences embedded, with the time left."""
 
     def __init__(self, console: Console):
-        from .batch import Progress
+        from .batch.run import Progress
 
         self.console = console
         self.bar = None
@@ -211,27 +207,19 @@ def _summary(console: Console, report, min_score: float | None = None) -> None:
     for d in report.documents:
         if d.alignment is None:
             continue
-        a = d.alignment
-        kinds: dict[str, int] = {}
-        for b in a.beads:
-            kinds[b.kind] = kinds.get(b.kind, 0) + 1
-        low = sum(1 for b in a.beads if b.two_sided and (b.score or 0) < LOW_SCORE)
         table = Table(title=f"{d.name}", show_header=False, box=None, pad_edge=False)
-        table.add_row("Chinese", f"{len(a.doc.zh)} sentences")
-        table.add_row("English", f"{len(a.doc.en)} sentences")
-        table.add_row("pairs", f"{sum(1 for b in a.beads if b.two_sided)}")
-        table.add_row("beads", ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
-        unaligned = sum(1 for b in a.beads if not b.two_sided)
-        moved = sum(1 for b in a.beads if b.two_sided and getattr(b, "moved", False))
+        table.add_row("Chinese", f"{d.zh_sentences} sentences")
+        table.add_row("English", f"{d.en_sentences} sentences")
+        table.add_row("pairs", f"{d.pairs}")
+        table.add_row("beads", ", ".join(f"{k}: {v}" for k, v in d.kinds.items()))
         if min_score is None:
-            table.add_row("low confidence", f"{low} (score < {LOW_SCORE})")
-            table.add_row("unaligned", f"{unaligned} sentences (in one language only)")
+            table.add_row("low confidence", f"{d.low_confidence} (score < {LOW_SCORE})")
+            table.add_row("unaligned", f"{d.unaligned} sentences (in one language only)")
         else:
-            below = sum(1 for b in a.beads if b.two_sided and (b.score or 0) < min_score)
-            table.add_row("needs review", f"{below + unaligned}: {below} pairs scored < {min_score:g} (not in the TMX), "
-                                          f"{unaligned} unaligned sentences")
-        if moved:
-            table.add_row("moved", f"{moved} pairs out of order (paragraphs moved in the English)")
+            table.add_row("needs review", f"{d.below_min + d.unaligned}: {d.below_min} pairs scored < {min_score:g} "
+                                          f"(not in the TMX), {d.unaligned} unaligned sentences")
+        if d.moved:
+            table.add_row("moved", f"{d.moved} pairs out of order (paragraphs moved in the English)")
         for p in d.outputs:
             table.add_row("wrote", str(p))
         console.print(table)

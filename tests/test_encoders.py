@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from align.embed import USEEncoder, load_encoder
+from align.core.embed import USEEncoder, load_encoder
 from align.errors import ModelError
 
 
@@ -20,7 +20,7 @@ def test_default_encoder_is_offline_multilingual_and_normalised():
 
 
 def test_default_path_does_not_import_torch():
-    code = "import align, align.api, align.cli; from align.embed import load_encoder; load_encoder(); " \
+    code = "import align, align.api, align.cli; from align.core.embed import load_encoder; load_encoder(); " \
            "import sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

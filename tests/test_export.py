@@ -14,7 +14,7 @@ import pytest
 
 from align.errors import InputError
 from align.model import Pair
-from align.write import (FORMATS, TmxOptions, csv_bytes, excel_safe, render, tmx_bytes, tsv_bytes, write_corpus,
+from align.io.write import (FORMATS, TmxOptions, csv_bytes, excel_safe, render, tmx_bytes, tsv_bytes, write_corpus,
                          xlsx_bytes)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,12 +14,16 @@ import pytest
 from typer.testing import CliRunner
 
 from align import api, cli
-from align import moves as mv
-from align.aligner import align
-from align.calibrate import calibrate_beads
+from align.core import lone
+from align.core import moves as mv
+from align.core.aligner import align
+from align.core.calibrate import calibrate_beads
+from align.core.moves import find_moves
+from align.core.options import AlignOptions, LoneOptions, MoveOptions
+from align.core.vectors import centred
+from align.io.write import OutputOptions, write_alignment
 from align.model import Alignment, Document, Sentence
-from align.moves import align_moves, find_moves
-from align.write import write_alignment
+from align.pipeline import align_document
 
 
 class TopicEncoder:
@@ -50,6 +54,13 @@ class TopicEncoder:
         return out
 
 
+def align_moves(zh, en, encoder, en_paras=None, zh_paras=None, options=None):
+    """The default pipeline (moves on) on sentences with the given paragraph numbers."""
+    doc = Document("test", zh=[Sentence(t, p) for t, p in zip(zh, zh_paras or [0] * len(zh))],
+                   en=[Sentence(t, p) for t, p in zip(en, en_paras or [0] * len(en))])
+    return align_document(doc, options, encoder).beads
+
+
 def zh_s(k):
     return f"第«{k}»句话。"
 
@@ -58,12 +69,12 @@ def en_s(k):
     return f"Sentence «{k}» here."
 
 
-def run(zh_keys, en_keys, en_paras=None, monotonic=False):
+def run(zh_keys, en_keys, en_paras=None, monotonic=False, options=None):
     enc = TopicEncoder()
     zh, en = [zh_s(k) for k in zh_keys], [en_s(k) for k in en_keys]
     if monotonic:
-        return align(zh, en, enc)
-    return align_moves(zh, en, enc, en_paras=en_paras)
+        return align(zh, en, enc).beads
+    return align_moves(zh, en, enc, en_paras=en_paras, options=options)
 
 
 def pairs_of(beads, zh_keys, en_keys):
@@ -104,7 +115,7 @@ def test_blocks_moved_anywhere_one_each_way():
     assert pairs_of(beads, zh, en) == [([k], [k]) for k in zh]
 
 
-def test_a_weakly_matched_paragraph_that_the_move_finder_misplaces_is_put_right_by_the_path_score(monkeypatch):
+def test_a_weakly_matched_paragraph_that_the_move_finder_misplaces_is_put_right_by_the_path_score():
     """English: Chinese 3-5 come first, then 0-2, whose translations are loose (each also says
     unrelated things). The move finder's strongest chain takes 3-5 as the main stream and the weak
     0-2 as a moved block too light to trust; trying lower thresholds and moved paragraphs, each
@@ -116,34 +127,31 @@ def test_a_weakly_matched_paragraph_that_the_move_finder_misplaces_is_put_right_
     en = [loose.get(k, en_s(k)) for k in order]
     paras = [0, 0, 0, 1, 1, 1] + [2 + k // 4 for k in range(14)]
 
-    def together(seed):  # every English sentence in the same bead as its Chinese sentence
-        beads = align_moves([zh_s(k) for k in zh], en, TopicEncoder(seed=seed), en_paras=paras)
+    def together(seed, options=None):  # every English sentence in the same bead as its Chinese sentence
+        beads = align_moves([zh_s(k) for k in zh], en, TopicEncoder(seed=seed), en_paras=paras, options=options)
         assert covers_each_once(beads, len(zh), len(en))
         return all(order[j] in b.zh_ids for b in beads for j in b.en_ids)
 
     assert all(together(seed) for seed in range(6))
-    monkeypatch.setattr(mv, "CANDIDATE_WEIGHTS", (1.7,))  # the first answer of the move finder only
-    monkeypatch.setattr(mv, "PARA_TRIES", 0)
-    assert sum(together(seed) for seed in range(6)) <= 1
+    first_answer = AlignOptions(moves=MoveOptions(thresholds=(1.7,), para_tries=0))  # the move finder's first only
+    assert sum(together(seed, first_answer) for seed in range(6)) <= 1
 
 
-def test_an_english_only_sentence_opening_a_paragraph_is_not_pulled_across_the_break(monkeypatch):
+def test_an_english_only_sentence_opening_a_paragraph_is_not_pulled_across_the_break():
     """Translations keep paragraphs: an English-only sentence at the start of a paragraph (which
     half echoes the sentence before the break) stays one-sided instead of joining that sentence's
     bead on the other side of the paragraph break."""
-    from align import aligner
-
     zh = [zh_s(k) for k in range(12)]
     en = [en_s(k) for k in range(6)] + ["About «5» «3001» the forum."] + [en_s(k) for k in range(6, 12)]
 
-    def beads_of_the_extra(seed):
+    def beads_of_the_extra(seed, options=None):
         beads = align_moves(zh, en, TopicEncoder(seed=seed), en_paras=[0] * 6 + [1] * 7,
-                            zh_paras=[0] * 6 + [1] * 6)
+                            zh_paras=[0] * 6 + [1] * 6, options=options)
         return [(b.zh_ids, b.en_ids) for b in beads if 6 in b.en_ids]
 
     assert all(beads_of_the_extra(seed) == [([], [6])] for seed in range(4))
-    monkeypatch.setitem(aligner.WEIGHTS, "para", 0.0)  # without the paragraph signal it is absorbed
-    assert all(beads_of_the_extra(seed) == [([5], [5, 6])] for seed in range(4))
+    no_para_signal = AlignOptions(weights={"para": 0.0})  # without the paragraph signal it is absorbed
+    assert all(beads_of_the_extra(seed, no_para_signal) == [([5], [5, 6])] for seed in range(4))
 
 
 def test_a_lone_sentence_is_not_reattached_to_a_pair_across_a_paragraph_break():
@@ -158,7 +166,7 @@ def test_a_lone_sentence_is_not_reattached_to_a_pair_across_a_paragraph_break():
 
     def last_two(en_paras):
         beads = [Bead([k], [k], 0.9) for k in range(5)] + [Bead([], [5])]
-        out = mv.reattach(beads, zh, en, enc, zv, ev, zh_paras=[0] * 5, en_paras=en_paras)
+        out = lone.reattach(beads, zh, en, enc, zv, ev, zh_paras=[0] * 5, en_paras=en_paras)
         return [(b.zh_ids, b.en_ids) for b in out][-2:]
 
     assert last_two([0] * 6) == [([3], [3]), ([4], [4, 5])]
@@ -188,11 +196,7 @@ def test_a_single_sentence_moved_far_on_its_own_is_still_paired():
     got = pairs_of(beads, zh, en)
     assert got == [([k], [k]) for k in zh]  # Chinese order, sentence 4 with its English
     assert beads[4].moved and beads[4].en_ids == [len(en) - 1]
-    mv.RESCUE = False
-    try:
-        without = pairs_of(run(zh, en), zh, en)
-    finally:
-        mv.RESCUE = True
+    without = pairs_of(run(zh, en, options=AlignOptions(lone=LoneOptions(rescue=False))), zh, en)
     assert ([4], [4]) not in without  # what it was before: the move search alone misses it
 
 
@@ -260,35 +264,35 @@ def _moved_vectors(seed: int, n: int = 70, d: int = 16):
     p = int(rng.integers(0, len(order)))
     order[p:p] = block
     e = z[order] + 0.5 * rng.standard_normal((n, d)).astype(np.float32)
-    return mv._center(z), mv._center(e)
+    return centred(z), centred(e)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed, monkeypatch):
+def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed):
     """Linear memory changes nothing: row blocks (here 16 rows) give the full matrix's top-k and moves."""
     z, e = _moved_vectors(seed)
     sim = z @ e.T
-    opt = mv.MoveOptions()
-    monkeypatch.setattr(mv, "_BLOCK_CELLS", 64)  # many blocks of 16 rows on a 70×70 document
-    idx, vals = mv.candidates(mv.Similarity(z, e), opt)
+    opt = MoveOptions()
+    idx, vals = mv.candidates(mv.Similarity(z, e), opt, cells=64)  # many blocks of 16 rows on a 70×70 document
     full = mv.smoothed(sim, opt)
     want = np.sort(-full, axis=1)[:, :opt.top_k]
     np.testing.assert_allclose(-np.sort(-vals, axis=1), -want, rtol=0, atol=1e-5)
     np.testing.assert_allclose(vals, np.take_along_axis(full, idx, axis=1), rtol=0, atol=1e-5)
     paras = [j // 4 for j in range(len(e))]
-    assert find_moves(mv.Similarity(z, e), paras) == find_moves(sim, paras)
+    anchors = mv.chain(idx, vals, len(e), opt)
+    assert find_moves(mv.Similarity(z, e), paras, anchors=anchors) == find_moves(sim, paras)
 
 
 def test_calibration_features_from_top_lists_equal_the_whole_matrix():
     """Best competitor outside a bead and a lone sentence's best match, without the n×m matrix."""
-    from align.calibrate import _center, features
+    from align.core.calibrate import features
     from align.model import Bead
 
     z, e = _moved_vectors(5, n=40)
     beads = [Bead([0, 1], [0], 0.5), Bead([2], [1, 2, 3], 0.4), Bead([3], []), Bead([], [4])]
     beads += [Bead([i], [i], 0.6) for i in range(4, 40)] + [Bead([], [j]) for j in range(5, 8)]
     got = features(beads, z, e)
-    z, e = _center(z), _center(e)  # as features sees them
+    z, e = centred(z), centred(e)  # as features sees them
     sim = z @ e.T
     for b, row in zip(beads, got):
         if b.two_sided:
@@ -316,7 +320,7 @@ def _alignment(scores):
 
 
 def test_min_score_keeps_low_pairs_out_of_the_tmx_and_lists_them_for_review(tmp_path):
-    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, ["tmx", "csv"], min_score=0.5)
+    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, OutputOptions(["tmx", "csv"], min_score=0.5))
     assert sorted(p.name for p in written) == ["d.csv", "d.review.tsv", "d.tmx"]
     segs = [s.text for s in ET.parse(tmp_path / "d.tmx").getroot().iter("seg")]
     assert "中文句子1。" not in segs and "中文句子0。" in segs and "中文句子2。" in segs
@@ -329,7 +333,7 @@ def test_min_score_keeps_low_pairs_out_of_the_tmx_and_lists_them_for_review(tmp_
 
 
 def test_without_min_score_no_review_file_and_the_tmx_keeps_everything(tmp_path):
-    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, ["tmx"])
+    written = write_alignment(_alignment([0.95, 0.3, 0.8]), tmp_path, OutputOptions(["tmx"]))
     assert [p.name for p in written] == ["d.tmx"]
     assert len(list(ET.parse(tmp_path / "d.tmx").getroot().iter("tu"))) == 3
 

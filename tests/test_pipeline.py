@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import align
-from align.write import tmx_bytes
+from align.io.write import tmx_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample-press.txt"

@@ -21,8 +21,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from align import api, detect, read, split
-from align.aligner import AlignOptions
+from align import api
+from align.io import detect, read, split
+from align.core.aligner import AlignOptions
 from align.errors import InputError
 from align.model import Document, Sentence
 
@@ -110,10 +111,8 @@ def _line_ends(text: str, style: str) -> str:
 # ----------------------------------------------------------------- the 10,000-document run
 
 # The default path (moved blocks, learned scorer), the monotonic one, and Bertalign's cosine scorer.
-HOW = {"default": {}, "monotonic": {"monotonic": True},
-       # (only the fields this aligner has: the knobs change while the aligner is tuned)
-       "cosine": {"options": AlignOptions(**{k: v for k, v in {"scorer": "cosine", "lexical": False}.items()
-                                              if k in AlignOptions.__dataclass_fields__})}}
+HOW = {"default": AlignOptions(), "monotonic": AlignOptions(monotonic=True),
+       "cosine": AlignOptions(scorer="cosine", lexical=False)}
 
 
 @settings(max_examples=N_DOCUMENTS, deadline=None, derandomize=True, database=None,
@@ -145,7 +144,7 @@ def test_no_sentence_lost_10000_documents(zh, en, mode, swap, ends, how):
         # Presplit: the sentences are the lines, as given, in order.
         assert [s.text for s in doc.zh] == zh
         assert [s.text for s in doc.en] == en
-    alignment = api.align_document(doc, encoder=ENCODER, **HOW[how])
+    alignment = api.align_document(doc, HOW[how], ENCODER)
     assert_covers(alignment.beads, len(zh), len(en))
     assert_text_kept(alignment)
 

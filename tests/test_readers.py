@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from align import api, read
+from align import api
+from align.io import read
 from align.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

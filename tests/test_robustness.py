@@ -18,13 +18,15 @@ import sys
 import time
 import tracemalloc
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from align import api, read, write
-from align.aligner import AlignOptions
+from align import api
+from align.io import read, write
+from align.core.aligner import AlignOptions
 from align.errors import AlignError, InputError, OutputError
 from align.model import Alignment, Bead, Document, Sentence
 
@@ -196,43 +198,42 @@ def _numbered_document(n: int) -> Document:
     return Document(f"n{n}", zh=zh, en=en)
 
 
-def _peak_bytes(n: int, **kw) -> tuple[int, Alignment]:
+def _peak_bytes(n: int, options: AlignOptions) -> tuple[int, Alignment]:
     doc = _numbered_document(n)
     tracemalloc.start()
     try:
-        a = api.align_document(doc, encoder=FakeEncoder(), **kw)
+        a = api.align_document(doc, options, FakeEncoder())
         return tracemalloc.get_traced_memory()[1], a
     finally:
         tracemalloc.stop()
 
 
 # Bertalign's cosine scorer: the same data structures as the default, a quarter of the time.
-_FAST = {"options": AlignOptions(**{k: v for k, v in {"scorer": "cosine", "lexical": False}.items()
-                                     if k in AlignOptions.__dataclass_fields__})}
+_FAST = AlignOptions(scorer="cosine", lexical=False)
 
 
-def _assert_linear(**kw) -> None:
+def _assert_linear(options: AlignOptions) -> None:
     """Four times the sentences may take about four times the memory, never sixteen."""
-    small, _ = _peak_bytes(200, **kw)
-    big, a = _peak_bytes(800, **kw)
+    small, _ = _peak_bytes(200, options)
+    big, a = _peak_bytes(800, options)
     assert sorted(i for b in a.beads for i in b.zh_ids) == list(range(800))
     assert sorted(j for b in a.beads for j in b.en_ids) == list(range(800))
     assert big / small < 6, f"peak memory {small / 1e6:.1f} MB → {big / 1e6:.1f} MB for 4× the sentences"
 
 
 def test_memory_grows_linearly_with_document_size_monotonic():
-    _assert_linear(monotonic=True, **_FAST)
+    _assert_linear(replace(_FAST, monotonic=True))
 
 
 def test_memory_grows_linearly_with_document_size_default_path():
-    _assert_linear(**_FAST)
+    _assert_linear(_FAST)
 
 
 @pytest.mark.skipif(os.environ.get("ALIGN_SLOW_TESTS") != "1",
                     reason="50,000 sentences take many minutes; ALIGN_SLOW_TESTS=1 runs it "
                            "(benchmarks/large.py measures time and memory)")
 def test_fifty_thousand_sentences_finish_with_every_sentence_in_one_bead():
-    peak, a = _peak_bytes(50_000, **_FAST)
+    peak, a = _peak_bytes(50_000, _FAST)
     assert sorted(i for b in a.beads for i in b.zh_ids) == list(range(50_000))
     assert sorted(j for b in a.beads for j in b.en_ids) == list(range(50_000))
     assert peak < 4e9
@@ -390,7 +391,7 @@ def test_tmx_stays_valid_when_the_api_gets_raw_control_characters(tmp_path):
     doc = Document("raw", zh=[Sentence("中文" + bad + "<&>]]>句子。")], en=[Sentence("English" + bad + " <&>]]> text.")],
                    source="we&ird<name>.txt")
     a = Alignment(doc, [Bead([0], [0], 0.9)])
-    out = write.write_alignment(a, tmp_path, ["tmx"])
+    out = write.write_alignment(a, tmp_path, write.OutputOptions(["tmx"]))
     tree = etree.parse(str(out[0]))
     segs = tree.xpath("//tuv/seg/text()")
     assert segs == ["中文\x7f<&>]]>句子。", "English\x7f <&>]]> text."]

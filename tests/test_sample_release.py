@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import align
-from align.api import align_document
+from align import AlignOptions
+from align.pipeline import align_document
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "zgc-forum-2023.txt"
 
@@ -70,6 +71,6 @@ def test_output_follows_the_chinese_and_flags_the_moved_paragraph(alignment):
 
 
 def test_monotonic_mode_cannot_pair_the_swapped_paragraphs(alignment):
-    mono = align_document(alignment.doc, monotonic=True)
+    mono = align_document(alignment.doc, AlignOptions(monotonic=True))
     right = {(tuple(b.zh_ids), tuple(b.en_ids)) for b in alignment.beads}
     assert sum((tuple(b.zh_ids), tuple(b.en_ids)) in right for b in mono.beads) < 16

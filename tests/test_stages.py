@@ -2,7 +2,7 @@
 
 import pytest
 
-from align import detect, read, split
+from align.io import detect, read, split
 from align.errors import InputError
 
 

@@ -1,12 +1,18 @@
-"""Paragraphs present in one language only (align.unpaired): an added "About" section, a dropped paragraph."""
+"""Paragraphs present in one language only (align.core.lone): an added "About" section, a dropped paragraph."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from align import api, unpaired
+from align import api
+from align.core import lone as unpaired
+from align.core.options import LoneOptions
 from align.model import Bead
+
+
+def lone_paragraphs(zh, en, zh_paras, en_paras):
+    return unpaired.lone_paragraphs(unpaired.paragraph_evidence(zh, en, zh_paras, en_paras), len(zh), len(en))
 
 ZH = """2024年5月20日，北京——清华大学今天宣布成立人工智能研究院。研究院将聚焦大模型、机器人和智能医疗三个方向。
 
@@ -85,8 +91,7 @@ def test_a_paragraph_that_matches_nothing_is_set_aside_and_nothing_else():
     en_keys = list(range(6)) + [900, 901, 902] + list(range(6, 12))
     zh_paras = [k // 3 for k in range(12)]
     en_paras = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
-    zh_lone, en_lone = unpaired.lone_paragraphs(topic_vectors(zh_keys), topic_vectors(en_keys, seed=1),
-                                                zh_paras, en_paras)
+    zh_lone, en_lone = lone_paragraphs(topic_vectors(zh_keys), topic_vectors(en_keys, seed=1), zh_paras, en_paras)
     assert (zh_lone, en_lone) == ([], [6, 7, 8])
 
 
@@ -94,10 +99,10 @@ def test_without_paragraphs_or_with_a_foreign_encoder_nothing_is_set_aside():
     keys = list(range(12))
     zh, en = topic_vectors(keys), topic_vectors([k + 500 for k in keys], seed=1)  # nothing matches anything
     paras = [k // 3 for k in keys]
-    assert unpaired.lone_paragraphs(zh, en, paras, paras) == ([], [])  # most of a side: the encoder, not the text
+    assert lone_paragraphs(zh, en, paras, paras) == ([], [])  # most of a side: the encoder, not the text
     same = topic_vectors(keys, seed=1)
-    assert unpaired.lone_paragraphs(zh, same, [0] * 12, [0] * 12) == ([], [])  # pre-split: one paragraph
-    assert unpaired.lone_paragraphs(zh[:5], same[:5], paras[:5], paras[:5]) == ([], [])  # too short to judge
+    assert lone_paragraphs(zh, same, [0] * 12, [0] * 12) == ([], [])  # pre-split: one paragraph
+    assert lone_paragraphs(zh[:5], same[:5], paras[:5], paras[:5]) == ([], [])  # too short to judge
 
 
 def test_detach_frees_the_unrelated_paragraph_part_of_a_bead_and_keeps_the_rest():
@@ -116,61 +121,31 @@ def test_detach_frees_the_unrelated_paragraph_part_of_a_bead_and_keeps_the_rest(
 def test_the_aligner_keeps_sentences_marked_lone_one_sided_and_every_bead_contiguous():
     from test_moves import TopicEncoder, en_s, zh_s
 
-    from align.aligner import align
+    from align.core.aligner import align
 
     zh_keys = [0, 1, 2, 3, 4, 5, 6, 7]
     en_keys = [0, 1, 2, 2, 3, 4, 5, 6, 7]  # English 3 repeats English 2's meaning
     zh, en = [zh_s(k) for k in zh_keys], [en_s(k) for k in en_keys]
-    free = align(zh, en, TopicEncoder())
+    free = align(zh, en, TopicEncoder()).beads
     assert any(3 in b.en_ids and b.zh_ids for b in free)  # unmarked, it joins the pair of Chinese 2
-    marked = align(zh, en, TopicEncoder(), lone_en=[3], lone_zh=[7])
+    marked = align(zh, en, TopicEncoder(), lone_en=[3], lone_zh=[7]).beads
     assert [(b.zh_ids, b.en_ids) for b in marked if b.two_sided] == [([k], [k + (k > 2)]) for k in range(7)]
     assert sorted((b.zh_ids, b.en_ids) for b in marked if not b.two_sided) == [([], [3]), ([], [8]), ([7], [])]
-
-
-def test_a_weakly_matched_paragraph_is_kept_one_sided_only_when_the_path_scores_higher(monkeypatch):
-    zh_keys = list(range(12))
-    en_keys = list(range(6)) + [900, 901, 902] + list(range(6, 12))
-    zh, en = topic_vectors(zh_keys), topic_vectors(en_keys, seed=1)
-    en[6:9] = topic_vectors([3, 4, 5], seed=2) * 0.25 + en[6:9]  # a paragraph with some likeness to the one before
-    en /= np.linalg.norm(en, axis=1, keepdims=True)
-    zh_paras = [k // 3 for k in range(12)]
-    en_paras = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
-    assert unpaired.lone_paragraphs(zh, en, zh_paras, en_paras) == ([], [])  # too much likeness to be sure
-    tried = []
-
-    def try_lone(gain):
-        def run(lone_zh, lone_en):
-            tried.append((lone_zh, lone_en))
-            return ["with", lone_zh, lone_en], 10.0 + (gain if lone_en == [6, 7, 8] else -5.0)
-        return run
-
-    glued = [Bead([k], [k]) for k in range(5)] + [Bead([5], [5, 6, 7, 8])] + [Bead([k], [k + 3]) for k in range(6, 12)]
-    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [])
-    assert got == (["with", [], [6, 7, 8]], [], [6, 7, 8]) and tried[0] == ([], [6, 7, 8])
-    tried.clear()
-    got = unpaired.verify_lone(try_lone(unpaired.LONE_COST - 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [])
-    assert got == (glued, [], []) and 1 <= len(tried) <= unpaired.CANDIDATE_TRIES
-    tried.clear()
-    unpaired.verify_lone(try_lone(unpaired.LONE_COST + 0.5), glued, 10.0, zh, en, zh_paras, en_paras, [], [], limit=0)
-    assert tried == []  # no aligner runs left in the caller's budget
 
 
 def test_a_try_on_a_window_of_the_path_scores_like_a_whole_aligner_run():
     from test_moves import TopicEncoder, en_s, zh_s
 
-    from align.aligner import align
+    from align.core.aligner import align
 
     zh = [zh_s(k) for k in range(10)]
     en = [en_s(k) for k in [0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9]]  # English 3 repeats English 2's meaning
-    stats: dict = {}
-    align(zh, en, TopicEncoder(), stats=stats)
-    realign = stats["realign"]
+    first = align(zh, en, TopicEncoder())
+    realign = first.realign
     for lone in ([3], [2, 3], [5]):
-        whole: dict = {}
-        align(zh, en, TopicEncoder(), stats=whole, lone_en=lone)
+        whole = align(zh, en, TopicEncoder(), lone_en=lone)
         # Only the length ratio of the rest of the document differs: a few hundredths.
-        assert realign.gain([], lone) == pytest.approx(whole["total"] - stats["total"], abs=0.2)
+        assert realign.gain([], lone) == pytest.approx(whole.total - first.total, abs=0.2)
     realign.gain([], [3])
     realign.keep()
     assert realign.path == whole_path(zh, en, lone_en=[3])
@@ -180,26 +155,29 @@ def test_a_try_on_a_window_of_the_path_scores_like_a_whole_aligner_run():
 def whole_path(zh, en, **lone):
     from test_moves import TopicEncoder
 
-    from align.aligner import align
+    from align.core.aligner import align
 
-    stats: dict = {}
-    align(zh, en, TopicEncoder(), stats=stats, **lone)
-    return stats["realign"].path
+    return align(zh, en, TopicEncoder(), **lone).realign.path
 
 
-def test_with_cheap_local_tries_the_aligner_runs_once_at_the_end_and_only_if_something_is_marked():
+def test_a_weakly_matched_paragraph_is_kept_one_sided_only_when_the_path_scores_higher():
+    """Tried one-sided by a cheap window re-alignment; the aligner runs once at the end, and only
+    if something stays marked."""
     zh_keys = list(range(12))
     en_keys = list(range(6)) + [900, 901, 902] + list(range(6, 12))
     zh, en = topic_vectors(zh_keys), topic_vectors(en_keys, seed=1)
-    en[6:9] = topic_vectors([3, 4, 5], seed=2) * 0.25 + en[6:9]
+    en[6:9] = topic_vectors([3, 4, 5], seed=2) * 0.25 + en[6:9]  # a paragraph with some likeness to the one before
     en /= np.linalg.norm(en, axis=1, keepdims=True)
     zh_paras = [k // 3 for k in range(12)]
     en_paras = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert lone_paragraphs(zh, en, zh_paras, en_paras) == ([], [])  # too much likeness to be sure
+    evidence = unpaired.paragraph_evidence(zh, en, zh_paras, en_paras)
     runs, tries, kept = [], [], []
+    cost = LoneOptions().cost
 
     def try_lone(lone_zh, lone_en):
         runs.append((lone_zh, lone_en))
-        return ["whole run", lone_zh, lone_en], 0.0
+        return ["whole run", lone_zh, lone_en]
 
     def local(gain):
         def judge(lone_zh, lone_en):
@@ -208,13 +186,14 @@ def test_with_cheap_local_tries_the_aligner_runs_once_at_the_end_and_only_if_som
         return judge
 
     glued = [Bead([k], [k]) for k in range(5)] + [Bead([5], [5, 6, 7, 8])] + [Bead([k], [k + 3]) for k in range(6, 12)]
-    args = (glued, 10.0, zh, en, zh_paras, en_paras, [], [])
-    got = unpaired.verify_lone(try_lone, *args, limit=1, local=local(unpaired.LONE_COST + 0.5))
+    args = (glued, evidence, len(zh), len(en), [], [])
+    got = unpaired.verify_lone(try_lone, local(cost + 0.5), *args, limit=1)
     assert got == (["whole run", [], [6, 7, 8]], [], [6, 7, 8])
     assert runs == [([], [6, 7, 8])] and kept == [[6, 7, 8]] and tries[0] == ([], [6, 7, 8])
     runs.clear()
-    got = unpaired.verify_lone(try_lone, *args, limit=1, local=local(unpaired.LONE_COST - 0.5))
-    assert got == (glued, [], []) and runs == []
     tries.clear()
-    unpaired.verify_lone(try_lone, *args, limit=0, local=local(unpaired.LONE_COST + 0.5))
+    got = unpaired.verify_lone(try_lone, local(cost - 0.5), *args, limit=1)
+    assert got == (glued, [], []) and runs == [] and 1 <= len(tries) <= LoneOptions().candidate_tries
+    tries.clear()
+    unpaired.verify_lone(try_lone, local(cost + 0.5), *args, limit=0)
     assert tries == [] and runs == []  # not even the one run at the end is left in the caller's budget

@@ -9,19 +9,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import api, read
-from .errors import InputError
-from .write import CORPUS
+from ..errors import InputError
+from ..io import read
+from ..io.encoding import decode
+from ..io.naming import doc_name, language_tag, stem
+from ..io.write import CORPUS
 
 SUFFIXES = read.SUFFIXES
 _ZH_DIRS = {"zh", "zh-cn", "zh_cn", "zh-hans", "zh-hant", "zh-tw", "zh_tw", "zh-hk", "cn", "chs", "cht", "chinese"}
 _EN_DIRS = {"en", "en-us", "en_us", "en-gb", "en_gb", "eng", "english"}
-_NAME_LANG = re.compile(r"^(?P<base>.+?)[._-](?P<lang>zh|en)(?:[-_][A-Za-z]{2,4})?$", re.I)
 
 
 @dataclass
@@ -70,17 +70,13 @@ def _lang_dirs(folder: Path) -> tuple[Path, Path] | None:
     return (zh, en) if zh and en else None
 
 
-def _stem(p: Path) -> str:
-    return p.name[: -len(p.suffix)] if p.suffix else p.name
-
-
 def _pair_by_name(files: list[Path]) -> tuple[list[tuple[Path, Path]], list[Path]]:
     """NAME.zh.* + NAME.en.* pairs (same folder); the files left over."""
     groups: dict[tuple[Path, str], dict[str, list[Path]]] = {}
     for p in files:
-        m = _NAME_LANG.match(_stem(p))
-        if m:
-            groups.setdefault((p.parent, m["base"]), {}).setdefault(m["lang"].lower(), []).append(p)
+        tagged = language_tag(p)
+        if tagged:
+            groups.setdefault((p.parent, tagged[0]), {}).setdefault(tagged[1], []).append(p)
     pairs, paired = [], set()
     for langs in groups.values():
         zhs, ens = langs.get("zh", []), langs.get("en", [])
@@ -101,7 +97,7 @@ def _pair_lang_dirs(zh_dir: Path, en_dir: Path, recursive: bool) -> tuple[list[t
     zh_files, en_files = _files(zh_dir, recursive), _files(en_dir, recursive)
 
     def key(p: Path, root: Path):
-        return (p.parent.relative_to(root), _stem(p))
+        return (p.parent.relative_to(root), stem(p))
 
     en_by: dict[Any, list[Path]] = {}
     for e in en_files:
@@ -155,7 +151,7 @@ def read_manifest(path: str | Path) -> list[tuple[Path, Path | None]]:
     manifest's folder; blank lines, ``#`` comments and a ``zh<TAB>en`` header are ignored."""
     path = Path(path)
     try:
-        text = read.decode(path.read_bytes(), str(path))
+        text = decode(path.read_bytes(), str(path))
     except FileNotFoundError:
         raise InputError(f"{path}: no such manifest file") from None
     except OSError as e:
@@ -193,7 +189,7 @@ def plan(docs: list[tuple[Path, Path | None]], root: Path | None, out_dir: Path 
             target = Path(out_dir) / rel_home
         else:
             target = Path(out_dir)
-        name = api.doc_name(first)
+        name = doc_name(first)
         source = rel if not second else f"{rel} + {_rel(second, root)}"
         jobs.append(Job(name, [first] + ([second] if second else []), target, source))
     corpus_key = (corpus_dir.resolve(), CORPUS) if corpus_dir is not None else None

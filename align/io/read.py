@@ -8,49 +8,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import InputError
 from . import formats
-from .errors import InputError
+from .encoding import OLE, decode, looks_binary
 
 SUFFIXES = {".txt", ".text", ""} | formats.DOCX_SUFFIXES | formats.HTML_SUFFIXES  # what read_text reads
-
-_BOMS = [
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-]
 
 # Debris that Word/PDF converters leave in exported text.
 _DEBRIS = re.compile(r"\[bookmark: [^\]]*\]|\[(?:image|picture): [^\]]*\]", re.I)
 # No-break, thin, ideographic-free "odd" spaces become a plain space; zero-width ones vanish.
 _SPACES = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f]")
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office binary / encrypted-Office container
 
 # Characters XML 1.0 forbids (C0 controls except tab/newline) and other control debris.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def decode(data: bytes, name: str = "input") -> str:
-    """Decode bytes: BOM first, then strict UTF-8, then charset detection (GB18030, Big5, UTF-16, ...)."""
-    for bom, enc in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data[len(bom):].decode(enc.replace("-sig", ""), errors="strict")
-            except UnicodeDecodeError as e:
-                raise InputError(f"{name}: starts like {enc.replace('-sig', '').upper()} text but byte "
-                                 f"{e.start + len(bom)} is not; the file is damaged or not text") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError(f"{name}: not text in any known encoding (is it a binary file?)")
-    return str(best)
 
 
 def normalise(text: str) -> str:
@@ -61,20 +32,6 @@ def normalise(text: str) -> str:
     text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
     return text
-
-
-def looks_binary(data: bytes) -> bool:
-    """True for data with NUL bytes that is not UTF-16/32 text."""
-    head = data[:4096]
-    if any(head.startswith(b) for b, _ in _BOMS):
-        return False
-    if b"\x00" not in head:
-        return False
-    # UTF-16 without BOM: NULs on every other byte of ASCII text.
-    even = head[0::2].count(0)
-    odd = head[1::2].count(0)
-    half = max(1, len(head) // 2)
-    return not (max(even, odd) > 0.3 * half and min(even, odd) < 0.05 * half)
 
 
 def read_text(path: str | Path) -> str:
@@ -101,7 +58,7 @@ def read_text(path: str | Path) -> str:
     if data.startswith(b"PK\x03\x04") and path.suffix.lower() != ".docx":
         raise InputError(f"{path}: is a zip/Office file, not text; name it .docx if it is a Word file")
     suffix = path.suffix.lower()
-    if data.startswith(_OLE) and "EncryptedPackage".encode("utf-16-le") in data:
+    if data.startswith(OLE) and "EncryptedPackage".encode("utf-16-le") in data:
         raise InputError(f"{path}: is a password-protected Office file; remove the password "
                          "(in Word: File > Info > Protect Document) and save it again")
     if suffix in formats.DOCX_SUFFIXES:

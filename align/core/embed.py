@@ -20,7 +20,8 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
+from .vectors import unit_rows
 
 DEFAULT_MODEL = "use-multilingual"
 
@@ -34,10 +35,7 @@ class Encoder(Protocol):
 
 
 def _normalise(vecs: np.ndarray) -> np.ndarray:
-    vecs = np.asarray(vecs, dtype=np.float32)
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vecs / norms
+    return unit_rows(np.asarray(vecs, dtype=np.float32))
 
 
 def _in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int,

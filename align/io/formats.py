@@ -19,12 +19,12 @@ import io
 import re
 import zipfile
 
-from .errors import InputError
+from ..errors import InputError
+from .encoding import OLE, decode
 
 DOCX_SUFFIXES = {".docx"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office files (.doc, .xls)
 
 
 def _paragraph_text(paragraphs: list[str]) -> str:
@@ -35,7 +35,7 @@ def _paragraph_text(paragraphs: list[str]) -> str:
 
 def docx_paragraphs(data: bytes, name: str = "input.docx") -> list[str]:
     """The paragraphs of a .docx file's body, tables included, in document order."""
-    if data.startswith(_OLE):
+    if data.startswith(OLE):
         raise InputError(f"{name}: is an old Word .doc file, not .docx; save it as .docx first")
     try:
         import docx  # python-docx
@@ -96,8 +96,6 @@ _CJK_GAP = re.compile(f"(?<=[{_CJK_PUNCT}])[ \t\n]*\n[ \t\n]*(?=[{_CJK_PUNCT}])"
 
 
 def _decode_html(data: bytes, name: str) -> str:
-    from .read import decode
-
     m = _CHARSET.search(data[:4096])
     if m and not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         declared = m.group(1).decode("ascii", "replace").lower()

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import threading
@@ -24,13 +23,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__, api
+from ..core.embed import DEFAULT_MODEL, Encoder, USEEncoder, load_encoder
+from ..core.options import AlignOptions
+from ..errors import AlignError, InputError
+from ..io.document import document_from_text, load_document
+from ..io.readback import read_back, up_to_date
+from ..io.write import OutputOptions, write_alignment, write_corpus
+from ..model import Pair, join_en, join_zh
+from ..pipeline import align_document
 from .discover import SUFFIXES, Job, discover, plan, read_manifest
-from .embed import DEFAULT_MODEL, Encoder, USEEncoder, load_encoder
-from .errors import AlignError, InputError
-from .model import Pair, join_en, join_zh
-from .readback import read_back, up_to_date
-from .write import LOW_SCORE, TmxOptions, atomic_write, low_confidence, write_alignment, write_corpus
+from .report import DocResult, RunReport, count, finish_report
 
 CHUNK_SENTENCES = 600  # sentences embedded together in one batched call (per worker)
 
@@ -127,25 +129,33 @@ def as_progress(progress) -> Progress:
 class Settings:
     """Everything a worker needs to align and write a document."""
 
-    formats: list[str]
+    output: OutputOptions = field(default_factory=OutputOptions)
+    options: AlignOptions = field(default_factory=AlignOptions)
     presplit: bool = False
-    tmx: TmxOptions | None = None
-    excel_safe: bool = False
-    align_kwargs: dict = field(default_factory=dict)  # passed to api.align_document (options=, ...)
-    write_kwargs: dict = field(default_factory=dict)  # passed to write.write_alignment (min_score=, ...)
-    max_bead: int = 5
-    spans: bool = True
+
+    @property
+    def spans(self) -> bool:
+        """Whether multi-sentence spans are embedded up front: only when the aligner embeds them all
+        (spans="embed"); otherwise ("sum", "refine") it asks for few or none, and the cache answers
+        for the sentences."""
+        return self.options.spans == "embed"
 
 
-def stats(result, pairs: list[Pair] | None = None, zh: int | None = None, en: int | None = None) -> None:
-    """Fill a DocResult's counts from its pairs."""
-    pairs = pairs if pairs is not None else (result.alignment.pairs if result.alignment else [])
-    if result.alignment is not None:
-        zh, en = len(result.alignment.doc.zh), len(result.alignment.doc.en)
-    result.zh_sentences = zh if zh is not None else sum(len(p.zh_ids) for p in pairs)
-    result.en_sentences = en if en is not None else sum(len(p.en_ids) for p in pairs)
-    result.pairs = sum(1 for p in pairs if p.zh and p.en)
-    result.low_confidence = sum(1 for p in pairs if low_confidence(p))
+@dataclass
+class BatchOptions:
+    """How a batch runs: ``recursive`` (subfolders too), ``pairs`` (a manifest instead of a
+    folder), ``force`` (redo up-to-date documents), ``jobs`` (worker processes; default: see
+    ``default_jobs``), ``json_report`` (also write the run's report as JSON there)."""
+
+    recursive: bool = False
+    pairs: str | Path | None = None
+    force: bool = False
+    jobs: int | None = None
+    json_report: str | Path | None = None
+
+    def __post_init__(self):
+        if self.jobs is not None and self.jobs < 1:
+            raise InputError(f"--jobs must be 1 or more (got {self.jobs})")
 
 
 def _why(e: BaseException) -> str:
@@ -158,7 +168,7 @@ def _prepare(job: Job, presplit: bool):
     """Read and split one job's document: (Document, None) or (None, reason)."""
     try:
         second = job.inputs[1] if len(job.inputs) > 1 else None
-        doc = api.load_document(job.inputs[0], second, presplit)
+        doc = load_document(job.inputs[0], second, presplit)
         return doc, None
     except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
         return None, _why(e)
@@ -168,7 +178,7 @@ def _align_chunk(items: list[tuple[int, Job, Any]], encoder: CachedEncoder, sett
                  emit: Callable[[tuple], None]) -> list[tuple]:
     """Embed a chunk of documents together, then align and write each: [(index, result fields)]."""
     sentences = sum(len(d.zh) + len(d.en) for _, _, d in items)
-    texts = [t for _, _, d in items for t in texts_to_embed(d, settings.max_bead, settings.spans)]
+    texts = [t for _, _, d in items for t in texts_to_embed(d, settings.options.max_bead, settings.spans)]
     share = sentences / max(1, len(texts))
     out = []
     try:
@@ -179,9 +189,8 @@ def _align_chunk(items: list[tuple[int, Job, Any]], encoder: CachedEncoder, sett
     for index, job, doc in items:
         t0 = time.perf_counter()
         try:
-            alignment = api.align_document(doc, encoder=encoder, **settings.align_kwargs)
-            outputs = write_alignment(alignment, job.target, settings.formats, settings.tmx, job.inputs,
-                                      excel_safe=settings.excel_safe, name=job.name, **settings.write_kwargs)
+            alignment = align_document(doc, settings.options, encoder)
+            outputs = write_alignment(alignment, job.target, settings.output, job.inputs, name=job.name)
             out.append((index, alignment, outputs, None, time.perf_counter() - t0))
         except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
             out.append((index, None, [], _why(e), time.perf_counter() - t0))
@@ -268,19 +277,20 @@ def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = 
               model: str | None = None, device: str | None = None, force: bool = False,
               workers: int | None = None, progress=None, corpus_dir: Path | None = None):
     """Align every job (skipping up-to-date ones unless ``force``), write their outputs and the
-    merged corpus in ``corpus_dir`` (none when None); returns an ``api.RunReport``."""
+    merged corpus in ``corpus_dir`` (none when None); returns a ``RunReport``."""
     started = time.perf_counter()
     bar = as_progress(progress)
-    results = [api.DocResult(j.name, list(j.inputs), source=j.source) for j in jobs]
+    results = [DocResult(j.name, list(j.inputs), source=j.source) for j in jobs]
     skipped_pairs: dict[int, list[Pair]] = {}
     todo = []
     for i, job in enumerate(jobs):
-        if not force and up_to_date(job, settings.formats):
-            pairs = read_back(job, settings.formats, settings.excel_safe)
+        outputs = job.outputs(settings.output.formats)
+        if not force and up_to_date(job.inputs, outputs):
+            pairs = read_back(outputs, settings.output.excel_safe)
             if pairs is not None:
                 r = results[i]
-                r.status, r.outputs = "skipped", job.outputs(settings.formats)
-                stats(r, pairs)
+                r.status, r.outputs = "skipped", outputs
+                count(r, pairs, settings.output.min_score)
                 skipped_pairs[i] = pairs
                 continue
         todo.append(i)
@@ -299,7 +309,7 @@ def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = 
         r.alignment, r.outputs, r.error, r.seconds = alignment, outputs, error, round(seconds, 3)
         r.status = "failed" if error else "aligned"
         if alignment is not None:
-            stats(r)
+            count(r, min_score=settings.output.min_score)
         bar.document(r)
 
     if n_workers > 1 and len(todo) > 1:
@@ -310,15 +320,16 @@ def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = 
         results[i].status, results[i].error = "failed", why
         bar.document(results[i])
 
-    report = api.RunReport(results)
+    report = RunReport(results)
     if corpus_dir is not None:
         items = []
         for i, r in enumerate(results):
             pairs = skipped_pairs.get(i) or (r.alignment.pairs if r.alignment else [])
             items += [(p, jobs[i].source) for p in pairs]
         if any(r.status != "failed" for r in results):
+            out = settings.output
             report.corpus, report.corpus_pairs, report.duplicates_removed = write_corpus(
-                items, corpus_dir, settings.formats, settings.tmx, excel_safe=settings.excel_safe)
+                items, corpus_dir, out.formats, out.tmx, excel_safe=out.excel_safe)
     report.seconds = round(time.perf_counter() - started, 3)
     report.workers = n_workers
     return report
@@ -356,7 +367,7 @@ def _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish) -> dict[
     q = ctx.SimpleQueue()
     _WORKER["encoder"], _WORKER["settings"] = cached, settings
     try:  # warm the tokenizers (jieba's dictionary) once, before the fork
-        api.document_from_text("预热。\n\nWarm up.")
+        document_from_text("预热。\n\nWarm up.")
     except Exception:  # noqa: BLE001
         pass
     failed: dict[int, str] = {}
@@ -413,84 +424,24 @@ def _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish) -> dict[
 
 # ------------------------------------------------------------------ the API entry
 
-def align_batch(path: str | Path | None, pairs: str | Path | None = None, *, out_dir: str | Path | None = None,
-                recursive: bool = False, formats: list[str] = ("tmx", "csv"), presplit: bool = False,
-                model: str | None = None, device: str | None = None, encoder: Encoder | None = None,
-                tmx: TmxOptions | None = None, excel_safe: bool = False, force: bool = False,
-                jobs: int | None = None, progress=None, json_report: str | Path | None = None,
-                align_kwargs: dict | None = None, write_kwargs: dict | None = None):
-    """A folder (``path``) or a manifest (``pairs``) as one batch; see ``api.align_path``."""
-    if jobs is not None and jobs < 1:
-        raise InputError(f"--jobs must be 1 or more (got {jobs})")
+def align_batch(path: str | Path | None, *, out_dir: str | Path | None = None, batch: BatchOptions | None = None,
+                settings: Settings | None = None, model: str | None = None, device: str | None = None,
+                encoder: Encoder | None = None, progress=None) -> RunReport:
+    """A folder (``path``) or a manifest (``batch.pairs``) as one batch; see ``api.align_path``."""
+    batch = batch or BatchOptions()
+    settings = settings or Settings()
     out = Path(out_dir) if out_dir is not None else None
-    if pairs is not None:
-        root = Path(pairs).parent
-        docs = read_manifest(pairs)
+    if batch.pairs is not None:
+        root = Path(batch.pairs).parent
+        docs = read_manifest(batch.pairs)
     else:
         root = Path(path)
-        docs = discover(root, recursive)
+        docs = discover(root, batch.recursive)
         if not docs:
             kinds = ", ".join(sorted(s for s in SUFFIXES if s))
             raise InputError(f"{root}: no documents to align in this folder ({kinds}"
-                             f"{'' if recursive else '; --recursive for subfolders'})")
+                             f"{'' if batch.recursive else '; --recursive for subfolders'})")
     corpus_dir = out if out is not None else root
-    plan_jobs = plan(docs, root, out, corpus_dir)
-    settings = Settings(list(formats), presplit, tmx, excel_safe, dict(align_kwargs or {}), dict(write_kwargs or {}))
-    # Multi-sentence spans are embedded up front only when the aligner embeds them all (spans="embed");
-    # otherwise ("sum", "refine") it asks for few or none, and the cache answers for the sentences.
-    from .aligner import AlignOptions
-
-    opts = settings.align_kwargs.get("options") or AlignOptions()
-    settings.max_bead = getattr(opts, "max_bead", 5)
-    settings.spans = getattr(opts, "spans", "embed") == "embed"
-    report = run_batch(plan_jobs, settings, encoder=encoder, model=model, device=device, force=force,
-                       workers=jobs, progress=progress, corpus_dir=corpus_dir)
-    return finish_report(report, json_report)
-
-
-def finish_report(report, json_report: str | Path | None = None):
-    """Fill each document's counts and status, and write the JSON report when asked."""
-    for r in report.documents:
-        if r.error:
-            r.status = "failed"
-        if r.alignment is not None and r.pairs is None:
-            stats(r)
-    if json_report is not None:
-        write_report(report, json_report)
-    return report
-
-
-# ------------------------------------------------------------------ report
-
-def report_dict(report) -> dict:
-    """The run as a machine-readable dict (what ``--json FILE`` writes)."""
-    docs = []
-    for d in report.documents:
-        docs.append({
-            "name": d.name, "source": d.source, "inputs": [str(p) for p in d.inputs], "status": d.status,
-            "zh_sentences": d.zh_sentences, "en_sentences": d.en_sentences, "pairs": d.pairs,
-            "low_confidence": d.low_confidence, "outputs": [str(p) for p in d.outputs], "error": d.error,
-            "seconds": d.seconds,
-        })
-    count = {s: sum(1 for d in report.documents if d.status == s) for s in ("aligned", "skipped", "failed")}
-    return {
-        "tool": "zhen-align", "version": __version__, "low_confidence_below": LOW_SCORE,
-        "documents": docs,
-        "totals": {"documents": len(docs), **count,
-                   "sentences": sum((d.zh_sentences or 0) + (d.en_sentences or 0) for d in report.documents),
-                   "pairs": sum(d.pairs or 0 for d in report.documents),
-                   "low_confidence": sum(d.low_confidence or 0 for d in report.documents)},
-        "corpus": None if not report.corpus else {
-            "outputs": [str(p) for p in report.corpus], "pairs": report.corpus_pairs,
-            "duplicates_removed": report.duplicates_removed},
-        "seconds": report.seconds, "workers": report.workers,
-    }
-
-
-def write_report(report, path: str | Path) -> Path:
-    """Write ``report_dict(report)`` as JSON to ``path`` (atomically)."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, (json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    return path
+    report = run_batch(plan(docs, root, out, corpus_dir), settings, encoder=encoder, model=model, device=device,
+                       force=batch.force, workers=batch.jobs, progress=progress, corpus_dir=corpus_dir)
+    return finish_report(report, batch.json_report, settings.output.min_score)

@@ -10,33 +10,33 @@ import csv
 import io
 import json
 
-from .discover import Job
-from .model import Pair
+from pathlib import Path
+
+from ..model import Pair
 from .write import excel_unsafe
 
 
-def up_to_date(job: Job, formats) -> bool:
-    """True when every output of the job exists and is newer than every input."""
+def up_to_date(inputs: list[Path], outputs: list[Path]) -> bool:
+    """True when every output exists and is newer than every input."""
     try:
-        newest_in = max(p.stat().st_mtime_ns for p in job.inputs)
-        oldest_out = min(p.stat().st_mtime_ns for p in job.outputs(formats))
+        newest_in = max(p.stat().st_mtime_ns for p in inputs)
+        oldest_out = min(p.stat().st_mtime_ns for p in outputs)
     except OSError:
         return False
     return oldest_out > newest_in
 
 
-def read_back(job: Job, formats, excel_safe: bool = False) -> list[Pair] | None:
-    """A skipped document's pairs, read back from its outputs (None when none reads).
+def read_back(outputs: list[Path], excel_safe: bool = False) -> list[Pair] | None:
+    """A skipped document's pairs, read back from its outputs NAME.FORMAT (None when none reads).
 
     CSV/TSV first: they hold every bead with its score as the corpus writes it; with
     ``excel_safe`` the exact text comes first (xlsx, jsonl). TMX, last, holds two-sided pairs only.
     """
     prefer = ("xlsx", "jsonl", "csv", "tsv", "tmx") if excel_safe else ("csv", "tsv", "jsonl", "xlsx", "tmx")
-    order = [f for f in prefer if f in formats]
-    for fmt in order:
-        path = job.target / f"{job.name}.{fmt}"
+    by_format = {p.suffix[1:]: p for p in outputs}
+    for fmt in (f for f in prefer if f in by_format):
         try:
-            return _READERS[fmt](path.read_bytes(), excel_safe)
+            return _READERS[fmt](by_format[fmt].read_bytes(), excel_safe)
         except Exception:  # noqa: BLE001 - an unreadable output: try the next, else redo the document
             continue
     return None

@@ -20,44 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aligner import unit as _unit
-from .model import Bead
+from ..model import Bead
+from .vectors import centred, top_k, unit
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
 # and aligner). Refit when the aligner's score or the encoder changes.
 TWO_SIDED = (0.611, 4.78, 0.693, -0.482)  # intercept, raw, margin, size
 ONE_SIDED = (2.01, -5.64)  # intercept, best cosine
-
-
-def _center(vecs: np.ndarray) -> np.ndarray:
-    if len(vecs) < 2:
-        return vecs
-    out = vecs - vecs.mean(axis=0)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
-
-
-_BLOCK_CELLS = 1 << 16  # similarities computed at a time (about 64k cells, as aligner._top_k)
-
-
-def _top(queries: np.ndarray, keys: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's k most similar keys, best first: (indices, sims), in row blocks (no full matrix)."""
-    k = min(k, len(keys))
-    idx = np.zeros((len(queries), k), dtype=np.int64)
-    sims = np.zeros((len(queries), k), dtype=np.result_type(queries, keys))
-    if k == 0:
-        return idx, sims
-    step = max(16, _BLOCK_CELLS // max(1, len(keys)))
-    for lo in range(0, len(queries), step):
-        sim = queries[lo:lo + step] @ keys.T
-        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        val = np.take_along_axis(sim, part, axis=1)
-        order = np.argsort(-val, axis=1, kind="stable")
-        idx[lo:lo + step] = np.take_along_axis(part, order, axis=1)
-        sims[lo:lo + step] = np.take_along_axis(val, order, axis=1)
-    return idx, sims
 
 
 def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[int]) -> float:
@@ -74,18 +44,18 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
     Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
     competitor outside a bead is among the top (bead size + 1) sentences of the other language.
     """
-    z, e = _center(np.asarray(zh_vecs)), _center(np.asarray(en_vecs))
+    z, e = centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs))
     two = [b for b in beads if b.two_sided]
-    zv = np.array([_unit(z[b.zh_ids].sum(axis=0)) for b in two]).reshape(len(two), z.shape[1] if z.ndim == 2 else 0)
-    ev = np.array([_unit(e[b.en_ids].sum(axis=0)) for b in two]).reshape(len(two), e.shape[1] if e.ndim == 2 else 0)
+    zv = np.array([unit(z[b.zh_ids].sum(axis=0)) for b in two]).reshape(len(two), z.shape[1] if z.ndim == 2 else 0)
+    ev = np.array([unit(e[b.en_ids].sum(axis=0)) for b in two]).reshape(len(two), e.shape[1] if e.ndim == 2 else 0)
     k_e = max((len(b.en_ids) for b in two), default=0) + 1
     k_z = max((len(b.zh_ids) for b in two), default=0) + 1
-    ze_idx, ze_sim = _top(zv, e, k_e)  # each bead's Chinese side against all English sentences
-    ez_idx, ez_sim = _top(ev, z, k_z)  # and its English side against all Chinese sentences
+    ze_idx, ze_sim = top_k(zv, e, k_e, best_first=True)  # each bead's Chinese side against all English sentences
+    ez_idx, ez_sim = top_k(ev, z, k_z, best_first=True)  # and its English side against all Chinese sentences
     lone_z = [b.zh_ids[0] for b in beads if not b.two_sided and b.zh_ids]
     lone_e = [b.en_ids[0] for b in beads if not b.two_sided and not b.zh_ids and b.en_ids]
-    best_z = dict(zip(lone_z, _top(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
-    best_e = dict(zip(lone_e, _top(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
+    best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
+    best_e = dict(zip(lone_e, top_k(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
     rows = []
     t = 0
     for b in beads:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .model import Sentence
+from ..model import Sentence
 
 _ZH_END = re.compile(
     r"(?:[。！？!?]+|…{1,}|\.{3,})"  # sentence-final punctuation (clusters count once)

@@ -16,17 +16,16 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from . import __version__
-from .errors import OutputError
-from .model import Alignment, Pair
+from ..errors import InputError, OutputError
+from ..model import LOW_SCORE, Alignment, Pair, low_confidence
+from ..version import __version__
 
 TOOL = "zhen-align"
 FORMATS = ("tmx", "csv", "tsv", "jsonl", "xlsx")
-LOW_SCORE = 0.5  # two-sided pairs scored below this are "low confidence" (highlighted in xlsx)
 CORPUS = "corpus"  # the merged corpus of a batch: corpus.tmx, corpus.csv, ...
 
 # A language tag's shape (BCP 47, simplified): zh-CN, zh-Hans, zh-Hant-TW, en-US, en-GB, yue-HK.
@@ -51,10 +50,27 @@ class TmxOptions:
         self.en_tag = check_lang_tag(self.en_tag, "en")
 
 
+@dataclass
+class OutputOptions:
+    """What a run writes: formats (``--format``), TMX language tags, ``--excel-safe`` cells and
+    ``--min-score`` (pairs below it stay out of the TMX and go to NAME.review.tsv). Checked when made."""
+
+    formats: list[str] = field(default_factory=lambda: ["tmx", "csv"])
+    tmx: TmxOptions = field(default_factory=TmxOptions)
+    excel_safe: bool = False
+    min_score: float | None = None
+
+    def __post_init__(self):
+        self.formats = list(self.formats)
+        bad = [f for f in self.formats if f not in FORMATS]
+        if bad or not self.formats:
+            raise InputError(f"unknown format {bad[0] if bad else ''!r}; choose from {', '.join(FORMATS)}")
+        if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
+            raise InputError(f"--min-score must be between 0 and 1 (got {self.min_score})")
+
+
 def check_lang_tag(tag: str, lang: str) -> str:
     """``tag`` if it is a language tag for ``lang`` ("zh" or "en"), else an InputError."""
-    from .errors import InputError
-
     tag = (tag or "").strip()
     primary = tag.split("-")[0].lower()
     ok = primary in _ZH_LANGS if lang == "zh" else primary == "en"
@@ -179,11 +195,6 @@ def jsonl_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False) -> byt
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
-def low_confidence(pair: Pair) -> bool:
-    """A two-sided pair whose score is below ``LOW_SCORE``."""
-    return bool(pair.zh and pair.en) and pair.score is not None and pair.score < LOW_SCORE
-
-
 def xlsx_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_safe: bool = False) -> bytes:
     """An Excel workbook: one row per bead, a numeric score column, low-confidence rows highlighted.
 
@@ -295,28 +306,26 @@ def check_outputs(out_dir: Path, name: str, formats: list[str], inputs: list[Pat
     return targets
 
 
-def write_alignment(alignment: Alignment, out_dir: Path, formats: list[str],
-                    tmx: TmxOptions | None = None, inputs: list[Path] = (), *,
-                    excel_safe: bool = False, name: str | None = None,
-                    min_score: float | None = None) -> list[Path]:
+def write_alignment(alignment: Alignment, out_dir: Path, output: OutputOptions | None = None,
+                    inputs: list[Path] = (), *, name: str | None = None) -> list[Path]:
     """Write one document's outputs as OUT_DIR/NAME.FORMAT (NAME: ``name`` or the document's);
     never overwrite an input. With ``min_score``, pairs scored below it stay out of the TMX
     (the other formats keep them with their score) and go to OUT_DIR/NAME.review.tsv."""
-    targets = check_outputs(Path(out_dir), name or alignment.doc.name, formats, inputs, min_score=min_score)
+    out = output or OutputOptions()
+    targets = check_outputs(Path(out_dir), name or alignment.doc.name, out.formats, inputs, min_score=out.min_score)
     source = Path(alignment.doc.source).name if alignment.doc.source else ""
     pairs = [(p, source) for p in alignment.pairs]
-    for fmt, path in zip(formats, targets):
-        kept = [item for item in pairs if not below_min(item[0], min_score)] if fmt == "tmx" else pairs
-        atomic_write(path, render(fmt, kept, tmx, excel_safe=excel_safe))
-    if min_score is not None:  # the review file is the last target
-        atomic_write(targets[-1], review_bytes(pairs, min_score, excel_safe))
+    for fmt, path in zip(out.formats, targets):
+        kept = [item for item in pairs if not below_min(item[0], out.min_score)] if fmt == "tmx" else pairs
+        atomic_write(path, render(fmt, kept, out.tmx, excel_safe=out.excel_safe))
+    if out.min_score is not None:  # the review file is the last target
+        atomic_write(targets[-1], review_bytes(pairs, out.min_score, out.excel_safe))
     return targets
 
 
 def below_min(pair: Pair, min_score: float | None) -> bool:
     """A two-sided pair scored below ``min_score`` (never true when ``min_score`` is None)."""
-    return (min_score is not None and bool(pair.zh and pair.en)
-            and (pair.score is None or pair.score < min_score))
+    return min_score is not None and low_confidence(pair, min_score)
 
 
 def review_items(pairs: list[tuple[Pair, str]], min_score: float | None) -> list[tuple[str, Pair]]:

@@ -1,0 +1,142 @@
+"""The vector maths every part of the core shares, one definition each.
+
+* ``unit_rows`` / ``unit`` — rows (or one vector) at unit length; a zero row stays zero.
+* ``centred`` — a document's embeddings minus their mean, at unit length (the aligner, the
+  move finder, one-sided paragraphs and calibration all compare *centred* vectors).
+* ``row_blocks`` / ``top_k`` / ``best_both`` — similarities computed in row blocks of about
+  ``BLOCK_CELLS`` cells, so memory stays linear in the document size; never the n×m matrix.
+* ``heaviest_chain`` — the heaviest chain of points strictly increasing in both coordinates
+  (the aligner's first path, the move finder's main stream).
+* ``length_penalty`` — Bertalign's log2(1 + shorter/longer).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+BLOCK_CELLS = 1 << 16  # similarities computed at a time (rows per block: BLOCK_CELLS // columns, at least 16)
+
+
+def unit_rows(vecs: np.ndarray) -> np.ndarray:
+    """Each row at unit length (a zero row stays zero)."""
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vecs / norms
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    """One vector at unit length (a zero vector stays zero)."""
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+def centred(vecs: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+    """Rows minus ``mean`` (default: the rows' own mean), at unit length. Fewer than two rows
+    without a given mean stay as they are: one sentence has no document to be centred in."""
+    if mean is None:
+        if len(vecs) < 2:
+            return vecs
+        mean = vecs.mean(axis=0)
+    return unit_rows(vecs - mean)
+
+
+def row_blocks(n: int, m: int, cells: int = BLOCK_CELLS, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
+    """Row ranges [lo, hi) of an n×m computation, about ``cells`` cells each (at least 16 rows)."""
+    step = cells // max(1, m)
+    if max_rows is not None:
+        step = min(max_rows, step)
+    step = max(16, step)
+    for lo in range(0, n, step):
+        yield lo, min(n, lo + step)
+
+
+def top_k(queries: np.ndarray, keys: np.ndarray, k: int, *, best_first: bool = False,
+          dtype=None, max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row its k most similar key rows: (indices, similarities), in row blocks.
+
+    ``best_first`` sorts each row's k best (else they come in no particular order); ``dtype``
+    of the similarities (default: the inputs')."""
+    return top_k_of(lambda lo, hi: queries[lo:hi] @ keys.T, len(queries), len(keys), k, best_first=best_first,
+                    dtype=dtype or np.result_type(queries, keys), max_rows=max_rows)
+
+
+def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *, best_first: bool = False,
+             dtype=np.float64, max_rows: int | None = None, cells: int = BLOCK_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """``top_k`` of an n×m matrix given by ``values(lo, hi)`` (its rows [lo, hi)), e.g. smoothed
+    similarities, in row blocks of about ``cells`` cells."""
+    k = min(k, m)
+    idx = np.zeros((n, k), dtype=np.int64)
+    sims = np.zeros((n, k), dtype=dtype)
+    if k == 0:
+        return idx, sims
+    for lo, hi in row_blocks(n, m, cells, max_rows):
+        sim = values(lo, hi)
+        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        val = np.take_along_axis(sim, part, axis=1)
+        if best_first:
+            order = np.argsort(-val, axis=1, kind="stable")
+            part, val = np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
+        idx[lo:hi] = part
+        sims[lo:hi] = val
+    return idx, sims
+
+
+EVIDENCE_BLOCK_CELLS = 1 << 22  # best_both reads each block twice (rows and columns): bigger blocks
+
+
+def best_both(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's best similarity with any row of the other side, for both sides at once."""
+    best_z = np.full(len(z), -1.0, dtype=np.float32)
+    best_e = np.full(len(e), -1.0, dtype=np.float32)
+    for lo, hi in row_blocks(len(z), len(e), EVIDENCE_BLOCK_CELLS):
+        sim = z[lo:hi] @ e.T
+        best_z[lo:hi] = sim.max(axis=1)
+        np.maximum(best_e, sim.max(axis=0), out=best_e)
+    return best_z, best_e
+
+
+def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[float], size: int) -> list[int]:
+    """Indices of the heaviest chain of points (rows[t], cols[t]) strictly increasing in both,
+    in order; the points come sorted by row, columns are below ``size``. Empty when no point.
+
+    One pass in row order; a Fenwick tree over columns keeps the best chain ending below each
+    column, and the points of one row are all queried before any of them is entered."""
+    if not len(rows):
+        return []
+    tree_val = [0.0] * (size + 1)
+    tree_arg = [-1] * (size + 1)
+    best: list[float] = []
+    back: list[int] = []
+    start = 0
+    for t in range(len(rows) + 1):
+        if t < len(rows) and rows[t] == rows[start]:
+            continue
+        for u in range(start, t):  # the points of one row: query first
+            q, arg, x = 0.0, -1, int(cols[u])
+            while x > 0:
+                if tree_val[x] > q:
+                    q, arg = tree_val[x], tree_arg[x]
+                x -= x & -x
+            best.append(q + float(weights[u]))
+            back.append(arg)
+        for u in range(start, t):  # then enter them
+            x = int(cols[u]) + 1
+            while x <= size:
+                if best[u] > tree_val[x]:
+                    tree_val[x], tree_arg[x] = best[u], u
+                x += x & -x
+        start = t
+    cur = int(np.argmax(best))
+    out = []
+    while cur >= 0:
+        out.append(cur)
+        cur = back[cur]
+    return out[::-1]
+
+
+def length_penalty(a, b):
+    """Bertalign's length penalty log2(1 + shorter/longer) of lengths ``a`` and ``b`` (arrays or
+    numbers; 1.0 where both are 0)."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return np.where(hi > 0, np.log2(1.0 + lo / np.maximum(hi, 1e-9)), 1.0)

@@ -1,0 +1,54 @@
+"""The document pipeline, top to bottom: one prepared ``Document`` in, its ``Alignment`` out.
+
+    embed → mark lone paragraphs → align (or search English orders) → verify lone
+          → rescue → reattach → detach → calibrate
+
+Each step is one call into ``align.core``; every setting comes from ``AlignOptions``
+(``monotonic`` switches the moves off: the search over English orders and the rescue of
+single moved sentences). The function is pure: document and options in, alignment out, no
+global state, so any engine (one process, a batch, a cluster) can call it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .core import lone, moves
+from .core.aligner import align
+from .core.calibrate import calibrate_beads
+from .core.embed import Encoder, load_encoder
+from .core.options import AlignOptions
+from .model import Alignment, Document
+
+
+def align_document(doc: Document, options: AlignOptions | None = None, encoder: Encoder | None = None,
+                   progress: Callable[[int], None] | None = None) -> Alignment:
+    """Embed and align a prepared document (``align.io.document``); bead scores are calibrated
+    confidences. ``encoder``: a loaded encoder (default: the embedded one); ``progress(n)`` is
+    called as sentences are embedded."""
+    opt = options or AlignOptions()
+    enc = encoder or load_encoder()
+    zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+    vecs = enc.encode(zh + en, progress=progress)
+    zv, ev = vecs[:len(zh)], vecs[len(zh):]
+    zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
+    if not zh or not en:  # nothing can pair
+        beads = align(zh, en, enc, opt, zv, ev).beads
+    else:
+        evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone)
+        lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
+        orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en)
+        if opt.monotonic:
+            orders.try_order(None)
+        else:
+            moves.search_orders(orders, opt)
+        runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
+        beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
+                                                   len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
+        if not opt.monotonic and opt.lone.rescue:
+            beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone)
+        if opt.lone.reattach:
+            beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
+    beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
+    calibrate_beads(beads, zv, ev)
+    return Alignment(doc, beads)
