@@ -378,7 +378,7 @@ def apply(review: Review, edit: dict) -> Review:
             raise EditError(f"cannot move: bead {i + 1} has no {'previous' if to == 'prev' else 'next'} bead")
         sid = ids[0] if to == "prev" else ids[-1]
         target = beads[j]
-        moved_to = target.side(side) + (sid,) if to == "prev" else (sid,) + target.side(side)
+        moved_to = tuple(sorted(target.side(side) + (sid,)))
         beads[j] = _edited(target).with_side(side, moved_to)
         _need_contiguous(beads[j], "move")
         rest = ids[1:] if to == "prev" else ids[:-1]
