@@ -203,6 +203,7 @@
     list.replaceChildren(...shown.map(beadRow));
     $("empty").hidden = shown.length > 0;
     updateExports();
+    document.body.dataset.revision = data.revision;  // for scripts and tests: the state shown
     const current = list.querySelector(".bead.selected");
     if (current) current.scrollIntoView({ block: "nearest" });
   }
@@ -228,7 +229,8 @@
   document.addEventListener("keydown", (ev) => {
     if (!data || ev.altKey) return;
     const tag = (ev.target && ev.target.tagName) || "";
-    if (tag === "INPUT" || tag === "TEXTAREA") return;
+    const typing = tag === "TEXTAREA" || (tag === "INPUT" && !["checkbox", "radio", "button"].includes(ev.target.type));
+    if (typing) return;
     const key = ev.key;
     if ((ev.ctrlKey || ev.metaKey) && (key === "z" || key === "Z")) { ev.preventDefault(); edit("undo"); return; }
     if (ev.ctrlKey || ev.metaKey) return;
