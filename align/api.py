@@ -11,6 +11,8 @@
 * ``align_path(path, en_path=None, out_dir=..., formats=...)`` — what ``align``
   on the command line does: align a file, a pair of files or a folder and write
   the outputs; returns a ``RunReport``.
+* ``export(review_file, formats)`` — the corrected memory of a review (``align export``);
+  ``align.review.serve`` is ``align review``.
 
 The document pipeline itself is ``align.pipeline.align_document``; settings are the
 dataclasses ``AlignOptions`` (aligner, moves, one-sided sentences), ``OutputOptions``
@@ -126,3 +128,10 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
     result.alignment = align_document(doc, options, encoder or load_encoder(model, device), progress)
     result.outputs = write_alignment(result.alignment, target, output, inputs)
     return finish_report(RunReport([result]), batch.json_report, output.min_score)
+
+
+def export(path, formats=("tmx", "csv"), out_dir=None, *, confirmed_only=False, tmx=None):
+    """Write the corrected memory of a review file NAME.align.json (``align export``); see ``align.review``."""
+    from .review import export as _export
+
+    return _export(path, formats, out_dir, confirmed_only=confirmed_only, tmx=tmx)

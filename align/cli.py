@@ -3,6 +3,8 @@
     align FILE                 one bilingual document
     align ZH_FILE EN_FILE      two files, in either order
     align DIR                  every document in a folder
+    align review FILE          check and correct an alignment in the browser (align.review)
+    align export FILE.align.json   write the corrected memory
 """
 
 from __future__ import annotations
@@ -223,6 +225,50 @@ def _summary(console: Console, report, min_score: float | None = None) -> None:
         for p in d.outputs:
             table.add_row("wrote", str(p))
         console.print(table)
+
+
+@app.command("review", help="Review FILE's alignment in the browser (FILE: a document, or NAME.align.json); "
+                              "every edit is saved to NAME.align.json. Ctrl-C stops.")
+def review_cmd(
+    path: Path = typer.Argument(..., help="A bilingual document (aligned first) or a NAME.align.json written earlier."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port on 127.0.0.1 (default: a free one)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open the browser; just print the URL."),
+    out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", help="Where NAME.align.json goes (default: beside FILE)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Sentence encoder, as for `align FILE`."),
+):
+    from .review import serve
+
+    def announce(url: str, review_path: Path):
+        print(url, flush=True)  # the first line of standard output: the page's URL
+        err.print(f"reviewing {review_path} (every edit is saved there); Ctrl-C stops", highlight=False,
+                  soft_wrap=True)
+
+    try:
+        served = serve(path, port, open_browser=not no_browser, out_dir=out_dir, model=model, on_url=announce)
+    except AlignError as e:
+        _fail(str(e), e.exit_code)
+    except KeyboardInterrupt:  # while aligning, before the server runs
+        _fail("interrupted", 130)
+    err.print(f"stopped; the review is saved in {served.path}", highlight=False, soft_wrap=True)
+
+
+@app.command("export", help="Write the corrected memory of NAME.align.json (from `align review`) as NAME.tmx, NAME.csv, ...")
+def export_cmd(
+    path: Path = typer.Argument(..., help="A NAME.align.json written by `align review`."),
+    fmt: str = typer.Option("tmx,csv", "--format", help="Comma list of output formats: tmx, csv, tsv, jsonl, xlsx."),
+    confirmed_only: bool = typer.Option(False, "--confirmed-only", help="Only the pairs a reviewer confirmed."),
+    out_dir: Optional[Path] = typer.Option(None, "-o", "--out-dir", help="Where to write (default: beside the file)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
+):
+    from .review import export
+
+    try:
+        written = export(path, fmt.split(","), out_dir, confirmed_only=confirmed_only)
+    except AlignError as e:
+        _fail(str(e), e.exit_code)
+    console = Console(quiet=quiet)
+    for p in written:
+        console.print(f"wrote {p}", highlight=False, soft_wrap=True)
 
 
 @app.command("evaluate", help="Score TEST against GOLD: strict/lax precision, recall, F1 (vecalign's conventions).")

@@ -58,6 +58,7 @@ class Pair:
     en_ids: list[int]
     score: float | None
     kind: str
+    status: str | None = None  # a reviewed pair's status (align.review); writers add it only when set
 
     @property
     def two_sided(self) -> bool:

@@ -172,3 +172,31 @@ def test_every_format_renders_and_jsonl_keeps_the_contract():
     assert set(lines[0]) == {"zh", "en", "zh_ids", "en_ids", "score"}
     merged = [json.loads(x) for x in render("jsonl", items(), with_source=True).decode("utf-8").splitlines()]
     assert merged[0]["source"] == "press.txt"
+
+
+def test_omegat_pretranslates_from_a_corrected_tmx_exported_after_review(tmp_path):
+    if not PRETRANSLATE.exists():
+        pytest.skip("../shared/tools/omegat-pretranslate is not here")
+    if shutil.which("omegat") is None:
+        pytest.skip("OmegaT is not installed (apt-get install -y omegat)")
+    from align.model import Alignment, Bead, Document, Sentence
+    from align.review import export, store
+
+    zh, en = [z for z, _ in SAMPLE], [e for _, e in SAMPLE]
+    doc = Document("release", zh, en, [Sentence(t, i) for i, t in enumerate(zh)],
+                   [Sentence(t, i) for i, t in enumerate(en)], "release.txt")
+    # The aligner got it wrong: sentence 2's English joined sentence 1's, sentence 2 left alone.
+    wrong = [Bead([0], [0], 0.95), Bead([1], [1, 2], 0.4), Bead([2], [], None), Bead([3], [3], 0.9)]
+    review = store.from_alignment(Alignment(doc, wrong))
+    review = store.apply(review, {"op": "move", "bead": 1, "side": "en", "to": "next"})  # the reviewer fixes it
+    path = tmp_path / "release.align.json"
+    store.save(review, path)
+    tmx = export(path, ["tmx"], tmp_path / "out")[0]
+    assert tmx.read_text(encoding="utf-8").count('<prop type="x-status">edited</prop>') == 2
+    source = tmp_path / "release.txt"
+    source.write_text("\n\n".join(zh) + "\n", encoding="utf-8")
+    proc = subprocess.run([str(PRETRANSLATE), str(tmx), str(source)], capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for _, e in SAMPLE:
+        assert e in proc.stdout, (e, proc.stdout)
+    assert "星河科技" not in proc.stdout

@@ -141,6 +141,8 @@ def tmx_bytes(pairs: list[tuple[Pair, str]], options: TmxOptions | None = None) 
         if pair.score is not None:
             out.write(f'      <prop type="x-score">{pair.score:.3f}</prop>\n')
         out.write(f'      <prop type="x-bead">{pair.kind}</prop>\n')
+        if pair.status is not None:
+            out.write(f'      <prop type="x-status">{_xml(pair.status)}</prop>\n')
         if source:
             out.write(f'      <prop type="x-source">{_xml(source)}</prop>\n')
         out.write(f'      <tuv xml:lang={quoteattr(opt.zh_tag)}><seg>{_xml(pair.zh)}</seg></tuv>\n')
@@ -154,16 +156,22 @@ def _ids(ids: list[int]) -> str:
     return " ".join(str(i) for i in ids)
 
 
-COLUMNS = ["zh", "en", "score", "bead", "zh_ids", "en_ids"]  # + "source" in a merged corpus
+COLUMNS = ["zh", "en", "score", "bead", "zh_ids", "en_ids"]  # + "status" when reviewed, + "source" in a corpus
+
+
+def _with_status(pairs: list[tuple[Pair, str]]) -> bool:
+    """Whether the pairs come from a review (align.review): then every format gets a status column."""
+    return any(pair.status is not None for pair, _ in pairs)
 
 
 def _rows(pairs: list[tuple[Pair, str]], with_source: bool, safe: bool) -> list[list[str]]:
     text = excel_safe if safe else (lambda t: t)
-    rows = [COLUMNS + (["source"] if with_source else [])]
+    status = _with_status(pairs)
+    rows = [COLUMNS + (["status"] if status else []) + (["source"] if with_source else [])]
     for pair, source in pairs:
         score = "" if pair.score is None else f"{pair.score:.3f}"
         row = [text(pair.zh), text(pair.en), score, pair.kind, _ids(pair.zh_ids), _ids(pair.en_ids)]
-        rows.append(row + ([text(source)] if with_source else []))
+        rows.append(row + ([pair.status or ""] if status else []) + ([text(source)] if with_source else []))
     return rows
 
 
@@ -189,6 +197,8 @@ def jsonl_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False) -> byt
     for pair, source in pairs:
         score = None if pair.score is None or not (pair.zh and pair.en) else round(pair.score, 4)
         item = {"zh": pair.zh, "en": pair.en, "zh_ids": pair.zh_ids, "en_ids": pair.en_ids, "score": score}
+        if pair.status is not None:
+            item["status"] = pair.status
         if with_source:
             item["source"] = source
         lines.append(json.dumps(item, ensure_ascii=False))
@@ -207,7 +217,8 @@ def xlsx_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_s
     wb = Workbook()
     ws = wb.active
     ws.title = "alignment"
-    head = COLUMNS + (["source"] if with_source else [])
+    status = _with_status(pairs)
+    head = COLUMNS + (["status"] if status else []) + (["source"] if with_source else [])
     ws.append(head)
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -229,12 +240,14 @@ def xlsx_bytes(pairs: list[tuple[Pair, str]], with_source: bool = False, excel_s
         text_cell(r, 4, pair.kind)
         text_cell(r, 5, _ids(pair.zh_ids))
         text_cell(r, 6, _ids(pair.en_ids))
+        if status:
+            text_cell(r, 7, pair.status or "")
         if with_source:
-            text_cell(r, 7, source)
+            text_cell(r, 7 + status, source)
         if low_confidence(pair):
             for c in range(1, len(head) + 1):
                 ws.cell(row=r, column=c).fill = low_fill
-    for col, width in zip("ABCDEFG", (50, 70, 8, 6, 10, 10, 30)):
+    for col, width in zip("ABCDEFGH", (50, 70, 8, 6, 10, 10) + ((10,) if status else ()) + (30,)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
