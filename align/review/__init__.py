@@ -25,9 +25,9 @@ from typing import Callable
 from ..errors import InputError, OutputError
 from .exports import export
 from .server import make_app, new_token
-from . import store
+from .store import from_alignment, is_review_file, load, review_path, same_text, save
 
-__all__ = ["prepare", "serve", "make_app", "export", "bind", "Prepared", "store"]
+__all__ = ["prepare", "serve", "make_app", "export", "bind", "Prepared"]
 HOST = "127.0.0.1"
 
 
@@ -55,8 +55,8 @@ def prepare(path: str | Path, out_dir: str | Path | None = None, *, model: str |
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; review one document (or its .align.json) at a time")
-    if store.is_review_file(path):
-        store.load(path)  # fails now, with its reason, if the file is not usable
+    if is_review_file(path):
+        load(path)  # fails now, with its reason, if the file is not usable
         return Prepared(path, resumed=True)
     doc = load_document(path)
     folder = Path(out_dir) if out_dir else path.parent
@@ -64,17 +64,17 @@ def prepare(path: str | Path, out_dir: str | Path | None = None, *, model: str |
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{folder}: cannot create the output folder ({e.strerror or e})") from None
-    target = store.review_path(doc.name, folder)
+    target = review_path(doc.name, folder)
     if target.exists():
         try:
-            existing = store.load(target)
+            existing = load(target)
         except InputError as e:
             raise OutputError(f"{target}: exists and is not a usable review file ({e}); move it away") from None
-        if store.same_text(existing, doc):
+        if same_text(existing, doc):
             return Prepared(target, resumed=True)
         raise OutputError(f"{target}: holds the review of another text; move it away, or open it directly")
     alignment = align_document(doc, AlignOptions(monotonic=monotonic), encoder or load_encoder(model, device))
-    store.save(store.from_alignment(alignment), target)
+    save(from_alignment(alignment), target)
     return Prepared(target, created=True)
 
 

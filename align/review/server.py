@@ -8,8 +8,8 @@ one with the cookie. The page itself builds its DOM with textContent only, under
 
     GET  /                     the page (sets the token cookie)
     GET  /static/{app.js,app.css}
-    GET  /api/alignment        the review as the page renders it (store.view)
-    POST /api/edit             {"op": ..., ...} (store.apply); saved at once; 400/409 {"error": ...}
+    GET  /api/alignment        the review as the page renders it (view)
+    POST /api/edit             {"op": ..., ...} (apply); saved at once; 400/409 {"error": ...}
     GET  /api/export/{fmt}     a download of the corrected memory (?confirmed_only=1)
 """
 
@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from ..errors import AlignError
 from ..io.write import FORMATS
-from . import store
+from .store import EditError, Review, apply, load, save, view
 from .exports import export_bytes
 
 ASSETS = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
@@ -62,13 +62,13 @@ class Session:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.review = store.load(self.path)
+        self.review = load(self.path)
         self.lock = threading.Lock()
 
-    def edit(self, edit: dict) -> store.Review:
+    def edit(self, edit: dict) -> Review:
         with self.lock:
-            new = store.apply(self.review, edit)
-            store.save(new, self.path)  # refused edits and failed saves leave the file as it was
+            new = apply(self.review, edit)
+            save(new, self.path)  # refused edits and failed saves leave the file as it was
             self.review = new
             return new
 
@@ -129,7 +129,7 @@ def make_app(path: str | Path, token: str) -> Starlette:
         return asset(name)
 
     def alignment(request: Request) -> Response:
-        return JSONResponse(store.view(session.review), headers=HEADERS)
+        return JSONResponse(view(session.review), headers=HEADERS)
 
     async def edit(request: Request) -> Response:
         body = await request.body()
@@ -143,11 +143,11 @@ def make_app(path: str | Path, token: str) -> Starlette:
 
         try:
             review = await run_in_threadpool(session.edit, data)
-        except store.EditError as e:
+        except EditError as e:
             return _error(str(e), e.status)
         except AlignError as e:  # the file cannot be saved
             return _error(f"not saved: {e}", 500)
-        return JSONResponse(store.view(review), headers=HEADERS)
+        return JSONResponse(view(review), headers=HEADERS)
 
     def download(request: Request) -> Response:
         fmt = request.path_params["fmt"]
