@@ -138,3 +138,40 @@ def test_splitting_keeps_every_character():
 def test_sentences_remember_their_paragraph():
     sents = split.split(["第一句。第二句。", "第三句。"], "zh")
     assert [(s.text, s.para) for s in sents] == [("第一句。", 0), ("第二句。", 0), ("第三句。", 1)]
+
+
+# ---------------------------------------------------------------- headings and list items
+
+@pytest.mark.parametrize("para", [
+    "II. Increasing the Efficiency of Biodiversity Conservation", "3. Strengthening Law Enforcement and Supervision",
+    "IV. Deepening International Cooperation", "II.All-Round Opening Up", "3.1 Scope of Application",
+    "(a) Definitions", "(i) General provisions", "(1) The duties of the council", "Article 3 This Law applies to all.",
+    "Chapter IV Legal Liability", "No. 5 Regulation on Greenways", "A. General Rules",
+    "Goals: (a) growth; (b) jobs; and (c) trade."])
+def test_a_heading_or_list_item_is_one_sentence_with_its_marker(para):
+    assert split.split_en(para) == [para]
+
+
+@pytest.mark.parametrize("para", ["一、总体要求", "（一）坚持相互尊重、共同发展", "1. 加强执法监督", "第三条 本法适用于全国。",
+                                  "第一章 总则"])
+def test_a_chinese_heading_is_one_sentence_with_its_marker(para):
+    assert split.split_zh(para) == [para]
+
+
+def test_numbers_that_end_a_sentence_still_end_it():
+    assert split.split_en("The total was 3. Then we left.") == ["The total was 3.", "Then we left."]
+    assert split.split_en("He won in 2019. II. The Next Part") == ["He won in 2019.", "II. The Next Part"]
+
+
+def test_a_heading_line_is_never_joined_to_the_wrapped_lines_around_it():
+    text = ("II. Increasing the Efficiency of Biodiversity Conservation and Sustainable Use of Resources\n"
+            "China has taken steps to strengthen the conservation of biodiversity across all of its land and\n"
+            "its seas, with new laws and new national parks.\n"
+            "(a) the first item of a list that is long enough to look like a hard-wrapped line of text\n"
+            "(b) the second item of the list, which is also long enough to look like a wrapped line\n")
+    assert detect.paragraphs(text) == [
+        "II. Increasing the Efficiency of Biodiversity Conservation and Sustainable Use of Resources",
+        "China has taken steps to strengthen the conservation of biodiversity across all of its land and its seas, "
+        "with new laws and new national parks.",
+        "(a) the first item of a list that is long enough to look like a hard-wrapped line of text",
+        "(b) the second item of the list, which is also long enough to look like a wrapped line"]

@@ -3,13 +3,16 @@
 Works paragraph by paragraph, so Chinese-then-English, English-then-Chinese and
 interleaved paragraphs all come out the same. A paragraph is a line; a line that
 was hard-wrapped inside an English sentence is joined back to its paragraph.
-Short neutral lines (dates, numbers, URLs, "###") go with the side around them.
+Short neutral lines (dates, numbers, URLs, "###") go with the side around them. A heading
+or list item ("II. Title", "3.1 Title", "(a) …") is never joined to the line before or after it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from .split import HEADING_START
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
@@ -45,7 +48,8 @@ def paragraphs(text: str) -> list[str]:
     for raw in text.split("\n"):
         line = raw.strip()
         wrapped = len(line) >= _WRAP and prev_len >= _WRAP  # two long lines in a row: a hard wrap
-        if (line and prev_len and not _END.search(out[-1]) and language(out[-1]) == "en"
+        heading = bool(line) and bool(prev_len) and (HEADING_START.match(out[-1]) or HEADING_START.match(line))
+        if (line and prev_len and not _END.search(out[-1]) and language(out[-1]) == "en" and not heading
                 and language(line) != "zh" and (line[0].islower() or wrapped)):
             out[-1] = out[-1] + " " + line
         elif line:

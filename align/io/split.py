@@ -31,6 +31,16 @@ _ANY_END = re.compile(r"[.!?;。！？…]")  # pysbd can only split after one o
 _QUOTED_END = re.compile(r"(?<=[.!?…—–][\'\"”’])\s+(?=[\'\"“‘]?[A-Z])|(?<=[.!?])\s+(?=[\'\"“‘]?[A-Z])"
                          r"|(?<=[–—][\'\"”’])\s+(?=[\'\"“‘][A-Z])")  # 'Too-tah –' 'Poo-pah –'
 _CLOSING = "'\"”’"
+# Heading and list markers (white papers, laws, reports). A marker alone is never a sentence: "II.",
+# "3.", "3.1", "IV.", "(a)", "A.", "Article 3", "Chapter IV", "No. 5" stay with the title they number.
+_MARKER = (r"(?:[IVXLCDM]+|\d+(?:\.\d+)*|[A-Za-z]|\((?:[A-Za-z]|[ivxlcdm]+|\d{1,3})\)"
+           r"|(?:Article|Chapter|Section|Part|Item|Annex|Appendix|No)\.?\s+(?:\d+|[IVXLCDM]+))")
+_MARKER_ONLY = re.compile(rf"^{_MARKER}[.)]?$", re.I)
+# A line that starts with one ("II. Title", "3.1 Title", "(a) …", "Article 3 …"): a heading or list item.
+HEADING_START = re.compile(r"^(?:[IVXLCDM]+\.|\d+(?:\.\d+)*\.(?=\s|[A-Z])|\d+(?:\.\d+)+(?=\s)|\((?:[A-Za-z]|[ivxlcdm]+|\d{1,3})\)"
+                           r"|(?:Article|Chapter|Section|Part|Annex|Appendix)\s+(?:\d+|[IVXLCDM]+)\b)\s*\S")
+_ENUMERATION = re.compile(r"^\((?:[a-z]|[ivx]+|\d{1,2})\)\s")  # "(b) …" inside a sentence
+_STOPPED = re.compile(r"[.!?…][\'\"”’)\]]*\s*$")  # a sentence that has ended
 _DASH_QUOTES = re.compile(r"(?<=——[”」])\s*(?=[“「])")  # “咚——咚——”“猛捅——”: two utterances
 _MAX_CHUNK = 2000  # characters: longer stretches without any stop are cut at spaces for the splitter
 
@@ -78,6 +88,10 @@ def _glue(prev: str, nxt: str) -> bool:
         return True
     first = nxt[0]
     if first.islower() or first in ",;:)]}%-–—":
+        return True
+    if _MARKER_ONLY.match(prev.strip()):  # "II." / "3." + "Title": a heading, one sentence
+        return True
+    if _ENUMERATION.match(nxt) and not _STOPPED.search(prev):  # "Goals: (a) …; (b) …; and (c) …."
         return True
     if not nxt.strip(". …"):  # a spaced ellipsis ". . . ." ends the sentence before it
         return True
