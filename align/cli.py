@@ -20,7 +20,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from .errors import AlignError
-from .model import LOW_SCORE
+from .model import FAR_JUMP, LOW_SCORE
 from .version import __version__
 
 
@@ -221,7 +221,9 @@ def _summary(console: Console, report, min_score: float | None = None) -> None:
             table.add_row("needs review", f"{d.below_min + d.unaligned}: {d.below_min} pairs scored < {min_score:g} "
                                           f"(not in the TMX), {d.unaligned} unaligned sentences")
         if d.moved:
-            table.add_row("moved", f"{d.moved} pairs out of order (paragraphs moved in the English)")
+            table.add_row("moved", f"{d.moved} pairs out of the Chinese order (paragraphs moved in the English)")
+        if d.jumped:
+            table.add_row("jumped", f"{d.jumped} pairs linked more than {FAR_JUMP} sentences from their neighbours")
         for p in d.outputs:
             table.add_row("wrote", str(p))
         console.print(table)

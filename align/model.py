@@ -36,8 +36,9 @@ class Bead:
     zh_ids: list[int]
     en_ids: list[int]
     score: float | None = None
-    moved: bool = False  # its English sits elsewhere than the Chinese order says (align.moves)
+    moved: bool = False  # its English stands out of the Chinese order (moves.order_marks)
     raw: float | None = None  # the aligner's own score, before calibration (align.calibrate)
+    jump: int = 0  # English sentences between its English and its neighbours' (moves.order_marks)
 
     @property
     def kind(self) -> str:
@@ -59,6 +60,8 @@ class Pair:
     score: float | None
     kind: str
     status: str | None = None  # a reviewed pair's status (align.review); writers add it only when set
+    moved: bool = False  # its English stands out of the Chinese order (Bead.moved)
+    jump: int = 0  # (Bead.jump)
 
     @property
     def two_sided(self) -> bool:
@@ -81,16 +84,22 @@ class Alignment:
         out = []
         for b in self.beads:
             zh, en = self.text(b)
-            out.append(Pair(zh, en, list(b.zh_ids), list(b.en_ids), b.score, b.kind))
+            out.append(Pair(zh, en, list(b.zh_ids), list(b.en_ids), b.score, b.kind, moved=b.moved, jump=b.jump))
         return out
 
 
 LOW_SCORE = 0.5  # two-sided beads scored below this are "low confidence" (summary, xlsx highlight, report)
+FAR_JUMP = 5  # a pair whose English lies more English sentences than this from its neighbours' "jumps"
 
 
 def low_confidence(item: "Bead | Pair", below: float = LOW_SCORE) -> bool:
     """A two-sided bead or pair that a person should check: scored below ``below``, or not scored."""
     return item.two_sided and (item.score is None or item.score < below)
+
+
+def jumped(item: "Bead | Pair") -> bool:
+    """A pair linked far from where its neighbours' English says it belongs (a person should check it)."""
+    return item.two_sided and item.jump > FAR_JUMP
 
 
 def chinese_order(beads: list[Bead]) -> list[Bead]:

@@ -1,7 +1,7 @@
 """The document pipeline, top to bottom: one prepared ``Document`` in, its ``Alignment`` out.
 
     embed → mark lone paragraphs → align (or search English orders) → verify lone
-          → rescue → reattach → detach → calibrate
+          → rescue → reattach → detach → mark the order (moved, jump) → calibrate
 
 Each step is one call into ``align.core``; every setting comes from ``AlignOptions``
 (``monotonic`` switches the moves off: the search over English orders and the rescue of
@@ -50,5 +50,6 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         if opt.lone.reattach:
             beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
     beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
+    moves.order_marks(beads)
     calibrate_beads(beads, zv, ev)
     return Alignment(doc, beads)

@@ -379,3 +379,20 @@ def test_cli_min_score_and_monotonic_options(tmp_path, topic_encoder):
     assert "moved" not in res.output and not (tmp_path / "m" / "release.review.tsv").exists()
     res = runner.invoke(cli.app, [str(path), "--min-score", "2"])
     assert res.exit_code != 0
+
+
+def test_moved_counts_the_smaller_side_of_each_crossing_and_depends_on_the_beads_alone():
+    from align.model import Bead
+
+    def marks(en_order, flags=False):
+        beads = [Bead([k], [j], 0.9, moved=flags) for k, j in enumerate(en_order)]
+        mv.order_marks(beads)
+        return [k for k, b in enumerate(beads) if b.moved], [b.jump for b in beads]
+
+    # English 6-7 sit before 3-5: the two pairs are the smaller side of the crossing
+    assert marks([0, 1, 2, 6, 7, 3, 4, 5, 8])[0] == [3, 4]
+    assert marks([0, 1, 2, 6, 7, 3, 4, 5, 8], flags=True) == marks([0, 1, 2, 6, 7, 3, 4, 5, 8])
+    assert marks(list(range(9))) == ([], [0] * 9)
+    # one pair linked far away: out of order, and it jumps; its neighbours do not
+    got, jumps = marks([0, 1, 30, 2, 3, 4])
+    assert got == [2] and jumps[2] == 28 and jumps[1] == jumps[3] == 0

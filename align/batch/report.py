@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.write import atomic_write
-from ..model import LOW_SCORE, Alignment, Pair, low_confidence
+from ..model import LOW_SCORE, Alignment, Pair, jumped, low_confidence
 from ..version import __version__
 
 
@@ -32,6 +32,7 @@ class DocResult:
     low_confidence: int | None = None  # two-sided beads scored below LOW_SCORE (model.low_confidence)
     unaligned: int | None = None  # one-sided beads (a sentence in one language only)
     moved: int | None = None  # pairs out of the Chinese order (moved paragraphs in the English)
+    jumped: int | None = None  # pairs linked far from their neighbours' English (model.jumped)
     below_min: int | None = None  # with --min-score: pairs scored below it (kept out of the TMX)
     kinds: dict[str, int] = field(default_factory=dict)  # beads per kind ("1-1": 12, ...), most first
     seconds: float | None = None
@@ -61,6 +62,7 @@ def count(result: DocResult, pairs: list[Pair] | None = None, min_score: float |
     result.low_confidence = sum(1 for p in pairs if low_confidence(p))
     result.unaligned = sum(1 for p in pairs if not p.two_sided)
     result.moved = sum(1 for b in a.beads if b.two_sided and b.moved) if a else None
+    result.jumped = sum(1 for b in a.beads if jumped(b)) if a else None
     result.below_min = None if min_score is None else sum(1 for p in pairs if low_confidence(p, min_score))
     kinds: dict[str, int] = {}
     for p in pairs:

@@ -478,3 +478,29 @@ def _para_pieces(order: list[int], paras: list[tuple[int, int]]) -> list[tuple[i
             pieces.append([a, b])
     main = max(range(len(pieces)), key=lambda t: pieces[t][1] - pieces[t][0])
     return [(a, b, t != main) for t, (a, b) in enumerate(pieces)]
+
+
+def order_marks(beads: list[Bead]) -> None:
+    """Mark, in place, which pairs stand out of the Chinese order and how far each jumps.
+
+    ``moved``: the pairs (beads in Chinese order) to take out so that the English of all the
+    others runs in order, as few sentences as possible: of each crossing, the smaller side. ``jump``: how many English
+    sentences lie between a pair's English and the English of the pairs next to it in Chinese
+    order (the nearer of the two sides); 0 in a run that follows on. Both depend on the beads
+    alone, so the same beads always get the same marks."""
+    pairs = [b for b in beads if b.two_sided]
+    for b in beads:
+        b.moved, b.jump = False, 0
+    if not pairs:
+        return
+    firsts = [min(b.en_ids) for b in pairs]
+    sizes = [float(len(b.zh_ids) + len(b.en_ids)) for b in pairs]
+    keep = set(heaviest_chain(list(range(len(pairs))), firsts, sizes, max(firsts) + 1))
+    for k, b in enumerate(pairs):
+        b.moved = k not in keep
+        gaps = []
+        if k > 0:
+            gaps.append(abs(min(b.en_ids) - max(pairs[k - 1].en_ids) - 1))
+        if k + 1 < len(pairs):
+            gaps.append(abs(min(pairs[k + 1].en_ids) - max(b.en_ids) - 1))
+        b.jump = min(gaps) if gaps else 0

@@ -21,7 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import InputError, OutputError
-from ..model import LOW_SCORE, Alignment, Pair, low_confidence
+from ..model import Alignment, Pair, jumped, low_confidence
 from ..version import __version__
 
 TOOL = "zhen-align"
@@ -342,11 +342,16 @@ def below_min(pair: Pair, min_score: float | None) -> bool:
 
 
 def review_items(pairs: list[tuple[Pair, str]], min_score: float | None) -> list[tuple[str, Pair]]:
-    """What a person should look at: (reason, pair) for pairs below ``min_score`` and unaligned sentences."""
+    """What a person should look at: (reason, pair) for pairs below ``min_score``, pairs out of the
+    Chinese order ("moved") or linked far from their neighbours ("jumped"), and unaligned sentences."""
     out = []
     for pair, _ in pairs:
         if below_min(pair, min_score):
             out.append(("low score", pair))
+        elif pair.moved and pair.two_sided:
+            out.append(("moved", pair))
+        elif jumped(pair):
+            out.append(("jumped", pair))
         elif not (pair.zh and pair.en):
             out.append(("unaligned zh" if pair.zh else "unaligned en", pair))
     return out
