@@ -413,13 +413,16 @@ def report_calibration(calib, fit: bool):
              "which counts as wrong):", [(c[4], c[5], c[2]) for c in calib if c[0] == "variants"])
     sel_all = [c for c in calib if c[0] == "presplit"]
     held = []
+    base = None
     for two_sided in (True, False):
         sel = [c for c in sel_all if c[2] == two_sided]
-        x = np.array([c[3] for c in sel])
+        x = np.array([c[3][:3] if two_sided else c[3] for c in sel])  # pre-split: the order columns are all but 0
         y = np.array([c[5] for c in sel], dtype=float)
         w = fit_logistic(x, y)
-        if fit:
-            print(f"\n{'TWO_SIDED' if two_sided else 'ONE_SIDED'} = ({', '.join(f'{c:.3g}' for c in w)})")
+        if two_sided:
+            base = w
+        if fit and not two_sided:
+            print(f"\nONE_SIDED = ({', '.join(f'{c:.3g}' for c in w)})")
         for d in sorted({c[1] for c in sel}):  # leave one document out
             tr = [k for k, c in enumerate(sel) if c[1] != d]
             te = [k for k, c in enumerate(sel) if c[1] == d]
@@ -427,6 +430,20 @@ def report_calibration(calib, fit: bool):
             p = 1 / (1 + np.exp(-(wd[0] + x[te] @ wd[1:])))
             held += [(float(pk), bool(y[k]), two_sided) for pk, k in zip(p, te)]
     _buckets("Held-out check (leave one MAC-Dev document out: fitted on five, scored on the sixth):", held)
+    # The order's risk, on the variants (moved, dropped, added paragraphs): the two order
+    # coefficients fitted with the pre-split ones held fixed.
+    var = [c for c in calib if c[0] == "variants" and c[2]]
+    xv = np.array([c[3] for c in var])
+    yv = np.array([c[5] for c in var], dtype=float)
+    order = fit_logistic(xv[:, 3:], yv, offset=base[0] + xv[:, :3] @ base[1:], intercept=False)
+    if fit:
+        print(f"\nTWO_SIDED = ({', '.join(f'{c:.3g}' for c in list(base) + list(order))})")
+    for name, pick in (("moved", lambda c: c[3][3] > 0), ("jumped (over 5 sentences)", lambda c: c[3][4] > np.log1p(5)),
+                       ("in order", lambda c: c[3][3] == 0 and c[3][4] <= np.log1p(5))):
+        sel = [c for c in var if pick(c)]
+        if sel:
+            print(f"\nvariants, {name} pairs: {len(sel)}, right {sum(c[5] for c in sel) / len(sel):.3f}, "
+                  f"mean score {np.mean([c[4] for c in sel]):.3f}")
 
 
 if __name__ == "__main__":

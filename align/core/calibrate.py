@@ -8,7 +8,11 @@ probability that the bead is exactly right (the strict criterion of
 
 * two-sided beads: the aligner's score; the margin of the cosine of the two
   sides' summed (document-centred) sentence embeddings over the best competing
-  sentence outside the bead; and the bead's size;
+  sentence outside the bead; the bead's size; and its place in the order: whether
+  its English stands out of the Chinese order (``Bead.moved``) and how far it jumps
+  from its neighbours' English (log of 1 + ``Bead.jump``), whose coefficients are
+  fitted on the press-release-like variants of ``benchmarks/reorder.py`` (moved,
+  dropped and added paragraphs) with the other coefficients held fixed;
 * one-sided beads (a sentence with no counterpart): the sentence's best cosine
   with any sentence of the other language — a low one makes "unaligned" likely right.
 
@@ -26,7 +30,7 @@ from .vectors import centred, top_k, unit
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
 # and aligner). Refit when the aligner's score or the encoder changes.
-TWO_SIDED = (0.611, 4.78, 0.693, -0.482)  # intercept, raw, margin, size
+TWO_SIDED = (0.611, 4.78, 0.693, -0.482, 0.0, 0.0)  # intercept, raw, margin, size, moved, log(1 + jump)
 ONE_SIDED = (2.01, -5.64)  # intercept, best cosine
 
 
@@ -39,7 +43,7 @@ def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[int]) -> float
 
 
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
-    """One feature row per bead: two-sided [raw, margin, size], one-sided [best cos].
+    """One feature row per bead: two-sided [raw, margin, size, moved, log(1 + jump)], one-sided [best cos].
 
     Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
     competitor outside a bead is among the top (bead size + 1) sentences of the other language.
@@ -65,7 +69,8 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
             alt = max(_best_outside(ze_idx[t], ze_sim[t], b.en_ids),
                       _best_outside(ez_idx[t], ez_sim[t], b.zh_ids))
             t += 1
-            rows.append([float(raw or 0.0), cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2)])
+            rows.append([float(raw or 0.0), cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2),
+                         float(b.moved), float(np.log1p(b.jump))])
         elif b.zh_ids:
             rows.append([float(best_z.get(b.zh_ids[0], 0.0))])
         else:
@@ -91,14 +96,19 @@ def calibrate_beads(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray,
     return beads
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) -> np.ndarray:
-    """Intercept and coefficients of an L2-regularised logistic regression (Newton's method)."""
-    x = np.hstack([np.ones((len(x), 1)), np.asarray(x, dtype=float)])
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50, offset=None,
+                 intercept: bool = True) -> np.ndarray:
+    """(Intercept and) coefficients of an L2-regularised logistic regression (Newton's method);
+    ``offset``: a fixed part of each row's logit (coefficients fitted on other data)."""
+    x = np.asarray(x, dtype=float)
+    if intercept:
+        x = np.hstack([np.ones((len(x), 1)), x])
     y = np.asarray(y, dtype=float)
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
     w = np.zeros(x.shape[1])
     for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + l2 * np.r_[0, w[1:]]
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w + off, -30, 30)))
+        grad = x.T @ (p - y) + l2 * (np.r_[0, w[1:]] if intercept else w)
         hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.eye(len(w))
         step = np.linalg.solve(hess, grad)
         w -= step
