@@ -396,3 +396,14 @@ def test_moved_counts_the_smaller_side_of_each_crossing_and_depends_on_the_beads
     # one pair linked far away: out of order, and it jumps; its neighbours do not
     got, jumps = marks([0, 1, 30, 2, 3, 4])
     assert got == [2] and jumps[2] == 28 and jumps[1] == jumps[3] == 0
+
+
+def test_a_document_too_long_for_more_tries_still_checks_a_move_against_the_real_order():
+    """Every document gets two aligner runs at least: the real order and the move finder's first
+    answer, kept only when its path scores higher (unverified moves cost long documents more than
+    their real moves gave)."""
+    zh = list(range(24))
+    en = list(range(0, 6)) + list(range(14, 19)) + list(range(6, 14)) + list(range(19, 24))
+    tight = AlignOptions(budget=1)  # budget / (n + m) is 0 runs: as for a document of 20,000 sentences
+    assert pairs_of(run(zh, en, options=tight), zh, en) == [([k], [k]) for k in zh]
+    assert pairs_of(run(zh, zh, options=tight), zh, zh) == pairs_of(run(zh, zh, monotonic=True), zh, zh)

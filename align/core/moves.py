@@ -30,8 +30,8 @@ aligner do the rest:
    finder's answers at decreasing evidence thresholds, then single English
    paragraphs moved to where their anchors belong (greedily), each kept only
    when the whole alignment's path scores higher than the best order so far.
-   (A very long document, over ``AlignOptions.budget`` sentence-runs, takes the move
-   finder's first answer, as one aligner run.) ``Orders`` keeps the best run.
+   (A very long document, over ``AlignOptions.budget`` sentence-runs, tries the move finder's
+   first answer only, against the real order.) ``Orders`` keeps the best run.
 
    Paragraphs known to have no counterpart (``align.core.lone``) are no anchors and
    stay one-sided in every order.
@@ -367,15 +367,15 @@ class Orders:
                 out.append(part)
         return out, run
 
-    def try_order(self, pieces, verified: bool = True) -> list[Bead] | None:
-        """Align against ``pieces``; keep it if its path scores higher than the best so far (or
-        unconditionally, ``verified=False``). None if tried before."""
+    def try_order(self, pieces) -> list[Bead] | None:
+        """Align against ``pieces``; keep it if its path scores higher than the best so far (the
+        first one tried is kept). None if tried before."""
         key = None if pieces is None else tuple(pieces)
         if key in self.tried:
             return None
         self.tried.add(key)
         beads, run = self.align(pieces, *self.lone)
-        if not verified or self.total is None or run.total > self.total + self.options.moves.verify_margin:
+        if self.total is None or run.total > self.total + self.options.moves.verify_margin:
             self.total, self.beads, self.pieces, self.realign = run.total, beads, pieces, run.realign
         return beads
 
@@ -395,20 +395,17 @@ def search_orders(orders: Orders, options: AlignOptions) -> None:
     ``orders``): the real order, the move finder's answers at decreasing evidence thresholds
     (``MoveOptions.thresholds``), then greedily single paragraphs moved to where their anchors
     belong (``paragraph_plan``), each kept only if the whole alignment scores higher; at most
-    ``budget / (n + m)`` aligner runs. Sentences known to have no counterpart are no anchors."""
+    ``budget / (n + m)`` aligner runs, and never fewer than two: a move is always verified
+    against the real order (unverified, the finder's look-alikes cost a long document more than
+    its real moves gave). Sentences known to have no counterpart are no anchors."""
     n, m = len(orders.zh), len(orders.en)
     if n > 1 and m > 1:
         z, e = centred(orders.zh_vecs), centred(orders.en_vecs)
         z[list(orders.lone[0])] = 0.0
         e[list(orders.lone[1])] = 0.0
-        sim = Similarity(z, e)  # never the whole n×m matrix
-        budget = options.budget // (n + m)
-        if budget < 2:  # a very long document: the first move finding, unverified
-            orders.try_order(find_moves(sim, orders.en_paras, options.moves), verified=False)
-        else:
-            _search(orders, sim, orders.en_paras, options.moves, budget)
+        _search(orders, Similarity(z, e), orders.en_paras, options.moves, max(2, options.budget // (n + m)))
     if orders.beads is None:
-        orders.try_order(None, verified=False)
+        orders.try_order(None)
 
 
 def _search(run: Orders, sim: Similarity, en_paras, opt: MoveOptions, budget: int) -> None:

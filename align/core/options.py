@@ -56,7 +56,7 @@ class AlignOptions:
     """Knobs of the aligner and of the pipeline around it (defaults are the tuned ones)."""
 
     max_bead: int = 6  # largest side of a 1-n / n-1 bead
-    top_k: int = 3  # anchor candidates per Chinese sentence
+    top_k: int = 8  # anchor candidates per Chinese sentence (3 missed the true one among look-alikes far away)
     window: int = 5  # search window around the first path, in sentences
     skip: float = -0.1  # score of an insertion or deletion (scorer="cosine" only)
     center: bool = True  # subtract each side's mean embedding (per document)
