@@ -191,7 +191,7 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
            opt: LoneOptions | None = None) -> list[Bead]:
     """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
     too small for ``moves.find_moves``), when the two are each other's nearest neighbour in the
-    whole document, similar enough (``rescue_min_cos``, centred cosine), more than
+    whole document, similar enough (``rescue_bar``: more the farther they are), more than
     ``rescue_near`` beads apart (nearer pairings the aligner has weighed already), and the
     counterpart fits the lone sentence clearly better (``rescue_margin``) than the bead it is in
     now (which gives it up only from one of its ends, so that every bead stays a contiguous
@@ -225,11 +225,11 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
             if best_z[j] != i or best_e[i] != j:
                 continue  # not each other's nearest neighbour
             cos = float(z[i] @ e[j])
-            if cos < opt.rescue_min_cos or i in fixed_zh or j in fixed_en:
-                continue
             kb = where[p_lang, partner]
             if abs(kb - k) <= opt.rescue_near:
                 continue  # a neighbour: the aligner has weighed that pairing already
+            if cos < rescue_bar(abs(kb - k), opt) or i in fixed_zh or j in fixed_en:
+                continue
             if not _give_up(out[kb], partner, p_lang, cos, z, e, i, j, opt.rescue_margin):
                 continue
             b.zh_ids, b.en_ids, b.score = [i], [j], cos
@@ -240,6 +240,13 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
                ([b] if b.two_sided or len(b.zh_ids) + len(b.en_ids) == 1 else
                 [Bead([i], [], moved=b.moved) for i in b.zh_ids] + [Bead([], [j], moved=b.moved) for j in b.en_ids])]
     return chinese_order(out)
+
+
+def rescue_bar(distance: int, opt: LoneOptions) -> float:
+    """The centred cosine a rescued pair needs ``distance`` beads away: ``rescue_min_cos``, plus
+    ``rescue_far`` for each doubling of the distance beyond ``rescue_scale`` beads (the farther
+    the jump, the more look-alikes lie within reach)."""
+    return opt.rescue_min_cos + opt.rescue_far * float(np.log2(1.0 + distance / opt.rescue_scale))
 
 
 def _give_up(other: Bead, partner: int, p_lang: str, cos: float, z, e, i: int, j: int, margin: float) -> bool:

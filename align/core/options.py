@@ -43,7 +43,9 @@ class LoneOptions:
     detach_below: float = 0.15  # centred cosine of a paragraph part with its bead's other side
     detach_margin: float = 0.1  # how much better the rest of the side must match
     rescue: bool = True  # pair a lone sentence with its counterpart that moved alone
-    rescue_min_cos: float = 0.3  # centred cosine the two must reach
+    rescue_min_cos: float = 0.3  # centred cosine the two must reach (nearby; see lone.rescue_bar)
+    rescue_far: float = 0.05  # more cosine needed per doubling of the distance beyond rescue_scale beads
+    rescue_scale: float = 50.0
     rescue_margin: float = 0.15  # by how much better the counterpart must fit than its current bead
     rescue_near: int = 5  # beads: a counterpart this close is the aligner's business, not a move
     reattach: bool = True  # give lone sentences back to the neighbouring pair they belong to
