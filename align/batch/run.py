@@ -198,7 +198,7 @@ def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = 
 
     if engine == "ray":
         n_workers = run_on_ray(jobs, todo, settings, finish, bar, encoder=encoder, model=model, device=device,
-                               address=ray_address, actors=actors) if todo else 0
+                               address=ray_address, actors=actors) if todo else 1
     else:
         n_workers = workers if workers is not None else default_jobs(len(todo), model, encoder)
         n_workers = max(1, min(n_workers, len(todo) or 1))
