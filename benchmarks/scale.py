@@ -84,6 +84,7 @@ def make_documents(folder: Path, n: int) -> None:
 
 _CHILD = r"""
 import json, sys, time
+from pathlib import Path
 config, folder, out = sys.argv[1:4]
 t0 = time.perf_counter()
 import align
@@ -142,13 +143,13 @@ else:  # ray-data: the per-document function through Ray Data's map_batches with
             return {"index": [i for i, _ in rows], "result": [pickle.dumps(res) for _, res in rows]}
 
     start = time.perf_counter()
-    jobs = plan(discover(folder), __import__("pathlib").Path(folder), __import__("pathlib").Path(out), None)
+    jobs = plan(discover(folder), Path(folder), Path(out), None)
     ds = ray.data.from_items([{"index": i, "job": pickle.dumps(j)} for i, j in enumerate(jobs)])
     ds = ds.map_batches(Aligner, batch_size=1, concurrency=2, num_cpus=1)
     results = {int(row["index"]): pickle.loads(row["result"]) for row in ds.iter_rows()}
     items = [(p, jobs[i].source) for i in sorted(results) if results[i].alignment
              for p in results[i].alignment.pairs]
-    write_corpus(items, __import__("pathlib").Path(out), ["tmx", "csv"])
+    write_corpus(items, Path(out), ["tmx", "csv"])
     info["run"] = time.perf_counter() - start
     ray.shutdown()
     print(json.dumps({**info, "documents": len(results), "sentences": sum(r.sentences for r in results.values()),
