@@ -99,11 +99,14 @@ def align_path(path: str | Path | None, en_path: str | Path | None = None, *, ou
     ``OutputOptions`` (``formats``, ``excel_safe``, ``min_score``: pairs scored below it stay
     out of the TMX and are listed, with the unaligned sentences, in NAME.review.tsv;
     ``zh_tag``/``en_tag``: TMX language tags) and ``BatchOptions`` (``recursive``, ``pairs``:
-    a manifest, ``force``, ``jobs``, ``json_report``: also write the run's report as JSON).
+    a manifest, ``force``, ``jobs``, ``json_report``: also write the run's report as JSON;
+    ``engine="ray"``: the batch on a Ray cluster, ``ray_address``, ``actors``).
     A folder or a manifest is a batch (``align.batch``): one model load, embeddings batched
     across documents on ``jobs`` worker processes, a merged ``corpus.FORMAT`` (duplicates
     removed, source kept), and documents whose outputs are newer than their inputs skipped
-    unless ``force``. ``encoder``: an already loaded encoder.
+    unless ``force``. ``encoder``: an already loaded encoder (on Ray: sent to every actor; by
+    default each actor loads the model itself). Every engine aligns each document of a batch with
+    the same pure function, ``align.batch.worker.align_job(job, settings, encoder)``.
     """
     options, output, batch = _settings(options, output, batch, dict(settings))
     if batch.pairs is not None or (path is not None and Path(path).is_dir()):

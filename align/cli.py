@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -43,7 +44,7 @@ err = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -79,6 +80,9 @@ def run(
     zh_tag: Optional[str] = typer.Option(None, "--zh-tag", help="TMX language tag of the Chinese side (default zh-CN; e.g. zh-Hans, zh-TW)."),
     en_tag: Optional[str] = typer.Option(None, "--en-tag", help="TMX language tag of the English side (default en-US; e.g. en-GB)."),
     jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=1, help="Worker processes for a batch (default: 2 when there are 2 cores)."),
+    engine: str = typer.Option("local", "--engine", help="Where a batch runs: local (this machine's processes) or ray (a Ray cluster; pip install 'zhen-align[ray]')."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --engine ray: the cluster's address, HOST:PORT from `ray start --head` (default: RAY_ADDRESS, else a local Ray on this machine)."),
+    actors: Optional[int] = typer.Option(None, "--actors", help="With --engine ray: how many actors (default: one per CPU of the cluster)."),
 ):
     from .api import align_path
 
@@ -91,7 +95,8 @@ def run(
                                 model=model, device=device, progress=progress,
                                 monotonic=monotonic, min_score=min_score,
                                 recursive=recursive, pairs=pairs, json_report=json_report, force=force,
-                                excel_safe=excel_safe, zh_tag=zh_tag, en_tag=en_tag, jobs=jobs)
+                                excel_safe=excel_safe, zh_tag=zh_tag, en_tag=en_tag, jobs=jobs,
+                                engine=engine.strip().lower(), ray_address=ray_address, actors=actors)
     except AlignError as e:
         _fail(str(e), e.exit_code)
     except KeyboardInterrupt:
@@ -102,7 +107,7 @@ def run(
         _summary(console, report, min_score)
     if report.failed:
         for d in report.failed:
-            err.print(f"[bold red]failed:[/] {d.name}: {d.error}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]failed:[/] {escape(d.name)}: {escape(d.error)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 

@@ -1,11 +1,14 @@
 """Align a folder (or a manifest) of documents in one run, and merge them into one corpus.
 
 * The documents are found and their outputs planned by ``align.discover``.
-* ``run_batch(jobs, ...)`` — the model loads once; documents are read in parallel, then
-  aligned in chunks whose sentences *and* multi-sentence spans are embedded together in
-  one batched call (``CachedEncoder``); chunks run on ``jobs`` worker processes (forked
-  after the model is loaded, so it loads once). Every document's outputs are written,
-  then the merged ``corpus.FORMAT`` (duplicates removed, source file kept).
+* ``run_batch(jobs, ...)`` — decides which documents are up to date, runs the others on an
+  engine, then writes the merged ``corpus.FORMAT`` (duplicates removed, source file kept).
+  The local engine (the default): the model loads once; documents are read in parallel, then
+  aligned in chunks whose sentences *and* multi-sentence spans are embedded together in one
+  batched call (``CachedEncoder``); chunks run on ``jobs`` worker processes (forked after the
+  model is loaded, so it loads once). ``engine="ray"``: the same documents on a Ray cluster
+  (``align.batch.ray_engine``). Both call the same per-document function
+  (``align.batch.worker.align_job``), so they write the same bytes.
 * Resumable: a document whose outputs are all newer than its inputs is skipped (its pairs
   are read back from its outputs for the corpus, ``align.readback``) unless ``force``.
 * A failing document never stops the batch: it is reported with its reason.
@@ -17,70 +20,24 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
-from ..core.embed import DEFAULT_MODEL, Encoder, USEEncoder, load_encoder
-from ..core.options import AlignOptions
-from ..errors import AlignError, InputError
-from ..io.document import document_from_text, load_document
+from ..core.embed import DEFAULT_MODEL, Encoder, USEEncoder
+from ..errors import InputError
+from ..io.document import document_from_text
 from ..io.readback import read_back, up_to_date
-from ..io.write import OutputOptions, write_alignment, write_corpus
-from ..model import Pair, join_en, join_zh
-from ..pipeline import align_document
+from ..io.write import write_corpus
+from ..model import Pair
 from .discover import SUFFIXES, Job, discover, plan, read_manifest
 from .report import DocResult, RunReport, count, finish_report
+from .worker import (CachedEncoder, JobResult, Settings, align_chunk, cores, make_encoder, prepare,  # noqa: F401
+                     texts_to_embed)
+from .worker import why as _why
 
+ENGINES = ("local", "ray")
 CHUNK_SENTENCES = 600  # sentences embedded together in one batched call (per worker)
-
-
-# ------------------------------------------------------------------ embedding across documents
-
-class CachedEncoder:
-    """Wraps an encoder: ``prime(texts)`` embeds many texts (of many documents) in one batched
-    call, longest first so that batches pad little; ``encode`` then answers from that cache and
-    embeds only what it has not seen. Vectors do not depend on the batch (checked to 1e-6)."""
-
-    def __init__(self, base: Encoder):
-        self.base = base
-        self.name = getattr(base, "name", "encoder")
-        self.cache: dict[str, np.ndarray] = {}
-
-    def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
-        todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
-        if todo:
-            vecs = self.base.encode(todo, progress=progress)
-            self.cache.update(zip(todo, vecs))
-
-    def encode(self, texts, progress=None) -> np.ndarray:
-        texts = list(texts)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if missing:
-            self.cache.update(zip(missing, self.base.encode(missing)))
-        if progress and texts:
-            progress(len(texts))
-        if not texts:
-            return self.base.encode([])
-        return np.stack([self.cache[t] for t in texts])
-
-    def clear(self) -> None:
-        self.cache.clear()
-
-
-def texts_to_embed(doc, max_bead: int = 5, spans: bool = True) -> list[str]:
-    """The sentences of a document and (``spans``) every run of 2..max_bead consecutive sentences
-    per language, joined as the aligner joins them: what aligning it will embed."""
-    zh = [s.text for s in doc.zh]
-    en = [s.text for s in doc.en]
-    out = zh + en
-    if spans:
-        for texts, join in ((zh, join_zh), (en, join_en)):
-            for a in range(2, max_bead + 1):
-                out += [join(texts[i:i + a]) for i in range(len(texts) - a + 1)]
-    return out
 
 
 # ------------------------------------------------------------------ progress
@@ -126,77 +83,32 @@ def as_progress(progress) -> Progress:
 # ------------------------------------------------------------------ running
 
 @dataclass
-class Settings:
-    """Everything a worker needs to align and write a document."""
-
-    output: OutputOptions = field(default_factory=OutputOptions)
-    options: AlignOptions = field(default_factory=AlignOptions)
-    presplit: bool = False
-
-    @property
-    def spans(self) -> bool:
-        """Whether multi-sentence spans are embedded up front: only when the aligner embeds them all
-        (spans="embed"); otherwise ("sum", "refine") it asks for few or none, and the cache answers
-        for the sentences."""
-        return self.options.spans == "embed"
-
-
-@dataclass
 class BatchOptions:
     """How a batch runs: ``recursive`` (subfolders too), ``pairs`` (a manifest instead of a
-    folder), ``force`` (redo up-to-date documents), ``jobs`` (worker processes; default: see
-    ``default_jobs``), ``json_report`` (also write the run's report as JSON there)."""
+    folder), ``force`` (redo up-to-date documents), ``jobs`` (worker processes of the local
+    engine; default: see ``default_jobs``), ``json_report`` (also write the run's report as JSON
+    there), ``engine`` ("local", or "ray": on a Ray cluster, ``align.batch.ray_engine``),
+    ``ray_address`` (the cluster to connect to; default: ``RAY_ADDRESS``, else a local Ray on this
+    machine), ``actors`` (Ray actors; default: one per CPU of the cluster)."""
 
     recursive: bool = False
     pairs: str | Path | None = None
     force: bool = False
     jobs: int | None = None
     json_report: str | Path | None = None
+    engine: str = "local"
+    ray_address: str | None = None
+    actors: int | None = None
 
     def __post_init__(self):
         if self.jobs is not None and self.jobs < 1:
             raise InputError(f"--jobs must be 1 or more (got {self.jobs})")
-
-
-def _why(e: BaseException) -> str:
-    if isinstance(e, AlignError):
-        return str(e)
-    return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-
-
-def _prepare(job: Job, presplit: bool):
-    """Read and split one job's document: (Document, None) or (None, reason)."""
-    try:
-        second = job.inputs[1] if len(job.inputs) > 1 else None
-        doc = load_document(job.inputs[0], second, presplit)
-        return doc, None
-    except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
-        return None, _why(e)
-
-
-def _align_chunk(items: list[tuple[int, Job, Any]], encoder: CachedEncoder, settings: Settings,
-                 emit: Callable[[tuple], None]) -> list[tuple]:
-    """Embed a chunk of documents together, then align and write each: [(index, result fields)]."""
-    sentences = sum(len(d.zh) + len(d.en) for _, _, d in items)
-    texts = [t for _, _, d in items for t in texts_to_embed(d, settings.options.max_bead, settings.spans)]
-    share = sentences / max(1, len(texts))
-    out = []
-    try:
-        encoder.prime(texts, progress=lambda n: emit(("sentences", n * share)))
-    except Exception as e:  # noqa: BLE001 - e.g. out of memory: fall back to one document at a time
-        encoder.clear()
-        emit(("note", f"batched embedding failed ({_why(e)}); embedding one document at a time"))
-    for index, job, doc in items:
-        t0 = time.perf_counter()
-        try:
-            alignment = align_document(doc, settings.options, encoder)
-            outputs = write_alignment(alignment, job.target, settings.output, job.inputs, name=job.name)
-            out.append((index, alignment, outputs, None, time.perf_counter() - t0))
-        except Exception as e:  # noqa: BLE001 - one broken document never stops the batch
-            out.append((index, None, [], _why(e), time.perf_counter() - t0))
-        emit(("done", index))
-    encoder.clear()
-    return out
+        if self.engine not in ENGINES:
+            raise InputError(f"--engine {self.engine!r}: unknown engine; choose from {', '.join(ENGINES)}")
+        if self.actors is not None and self.actors < 1:
+            raise InputError(f"--actors must be 1 or more (got {self.actors})")
+        if self.engine != "ray" and (self.actors is not None or self.ray_address is not None):
+            raise InputError(f"--{'actors' if self.actors is not None else 'ray-address'} needs --engine ray")
 
 
 # Worker-process state, set before the fork (so the model is loaded once, in the parent).
@@ -209,20 +121,12 @@ def _worker_init(q) -> None:
 
 def _worker_chunk(items):
     q = _WORKER["queue"]
-    return _align_chunk(items, _WORKER["encoder"], _WORKER["settings"], q.put)
+    return align_chunk(items, _WORKER["encoder"], _WORKER["settings"], q.put)
 
 
 def _worker_prepare(args):
     job, presplit = args
-    return _prepare(job, presplit)
-
-
-def cores() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return prepare(job, presplit)
 
 
 def free_cores() -> float:
@@ -262,25 +166,64 @@ def _chunks(items: list[tuple[int, Job, Any]], n_workers: int) -> list[list[tupl
     return chunks
 
 
-def make_encoder(model: str | None, device: str | None, workers: int) -> Encoder:
-    """The run's encoder, loaded now. The default (numpy) encoder gets one BLAS thread per worker:
-    its batches are small, and two BLAS threads on two shared cores ran the 100-document benchmark
-    6× slower than one (benchmarks/batch.py)."""
-    enc = load_encoder(model, device)
-    if isinstance(enc, USEEncoder) and enc.threads != 1:
-        enc = USEEncoder(threads=1)
-    enc.encode(["预热 warm-up"])  # load the weights now: once, before any worker starts
-    return enc
-
-
 def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = None,
               model: str | None = None, device: str | None = None, force: bool = False,
-              workers: int | None = None, progress=None, corpus_dir: Path | None = None):
+              workers: int | None = None, progress=None, corpus_dir: Path | None = None,
+              engine: str = "local", ray_address: str | None = None, actors: int | None = None):
     """Align every job (skipping up-to-date ones unless ``force``), write their outputs and the
-    merged corpus in ``corpus_dir`` (none when None); returns a ``RunReport``."""
+    merged corpus in ``corpus_dir`` (none when None); returns a ``RunReport``. ``engine``: "local"
+    (``workers`` processes on this machine) or "ray" (``actors`` on the Ray cluster at
+    ``ray_address``, see ``align.batch.ray_engine``); the resume decision, the corpus and the
+    report are made here, the same for both."""
     started = time.perf_counter()
+    if engine == "ray":
+        from .ray_engine import require_ray, run_on_ray  # Ray is imported on this path only
+
+        require_ray()
     bar = as_progress(progress)
     results = [DocResult(j.name, list(j.inputs), source=j.source) for j in jobs]
+    todo, skipped_pairs = _up_to_date(jobs, settings, force, results)
+    bar.start(len(jobs), len(jobs) - len(todo))
+    for i in skipped_pairs:
+        bar.document(results[i])
+
+    def finish(index: int, result: JobResult) -> None:
+        r = results[index]
+        r.alignment, r.outputs, r.error = result.alignment, result.outputs, result.error
+        r.seconds = None if result.seconds is None else round(result.seconds, 3)
+        r.status = "failed" if result.error else "aligned"
+        if result.alignment is not None:
+            count(r, min_score=settings.output.min_score)
+        bar.document(r)
+
+    if engine == "ray":
+        n_workers = run_on_ray(jobs, todo, settings, finish, bar, encoder=encoder, model=model, device=device,
+                               address=ray_address, actors=actors) if todo else 1
+    else:
+        n_workers = workers if workers is not None else default_jobs(len(todo), model, encoder)
+        n_workers = max(1, min(n_workers, len(todo) or 1))
+        if encoder is None and todo:
+            encoder = make_encoder(model, device, n_workers)
+        cached = CachedEncoder(encoder) if encoder is not None else None
+        if n_workers > 1 and len(todo) > 1:
+            unread = _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish)
+        else:
+            unread = _run_serial(jobs, todo, settings, cached, bar, finish)
+        for i, reason in unread.items():
+            finish(i, JobResult(error=reason))
+
+    report = RunReport(results)
+    if corpus_dir is not None:
+        _write_merged(report, jobs, skipped_pairs, settings, corpus_dir)
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.workers = n_workers
+    return report
+
+
+def _up_to_date(jobs: list[Job], settings: Settings, force: bool,
+                results: list[DocResult]) -> tuple[list[int], dict[int, list[Pair]]]:
+    """Which jobs to run (indexes), and the pairs of those skipped as up to date (read back from
+    their outputs), whose results are filled here; unless ``force``, when every job runs."""
     skipped_pairs: dict[int, list[Pair]] = {}
     todo = []
     for i, job in enumerate(jobs):
@@ -294,45 +237,20 @@ def run_batch(jobs: list[Job], settings: Settings, *, encoder: Encoder | None = 
                 skipped_pairs[i] = pairs
                 continue
         todo.append(i)
-    bar.start(len(jobs), len(jobs) - len(todo))
-    for i in skipped_pairs:
-        bar.document(results[i])
+    return todo, skipped_pairs
 
-    n_workers = workers if workers is not None else default_jobs(len(todo), model, encoder)
-    n_workers = max(1, min(n_workers, len(todo) or 1))
-    if encoder is None and todo:
-        encoder = make_encoder(model, device, n_workers)
-    cached = CachedEncoder(encoder) if encoder is not None else None
 
-    def finish(index, alignment, outputs, error, seconds):
-        r = results[index]
-        r.alignment, r.outputs, r.error, r.seconds = alignment, outputs, error, round(seconds, 3)
-        r.status = "failed" if error else "aligned"
-        if alignment is not None:
-            count(r, min_score=settings.output.min_score)
-        bar.document(r)
-
-    if n_workers > 1 and len(todo) > 1:
-        prepared = _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish)
-    else:
-        prepared = _run_serial(jobs, todo, settings, cached, bar, finish)
-    for i, why in prepared.items():
-        results[i].status, results[i].error = "failed", why
-        bar.document(results[i])
-
-    report = RunReport(results)
-    if corpus_dir is not None:
-        items = []
-        for i, r in enumerate(results):
-            pairs = skipped_pairs.get(i) or (r.alignment.pairs if r.alignment else [])
-            items += [(p, jobs[i].source) for p in pairs]
-        if any(r.status != "failed" for r in results):
-            out = settings.output
-            report.corpus, report.corpus_pairs, report.duplicates_removed = write_corpus(
-                items, corpus_dir, out.formats, out.tmx, excel_safe=out.excel_safe)
-    report.seconds = round(time.perf_counter() - started, 3)
-    report.workers = n_workers
-    return report
+def _write_merged(report: RunReport, jobs: list[Job], skipped_pairs: dict[int, list[Pair]], settings: Settings,
+                  corpus_dir: Path) -> None:
+    """The merged corpus of every document not failed, in the jobs' order (``write_corpus``)."""
+    items = []
+    for i, r in enumerate(report.documents):
+        pairs = skipped_pairs.get(i) or (r.alignment.pairs if r.alignment else [])
+        items += [(p, jobs[i].source) for p in pairs]
+    if any(r.status != "failed" for r in report.documents):
+        out = settings.output
+        report.corpus, report.corpus_pairs, report.duplicates_removed = write_corpus(
+            items, corpus_dir, out.formats, out.tmx, excel_safe=out.excel_safe)
 
 
 def _run_serial(jobs, todo, settings, cached, bar, finish) -> dict[int, str]:
@@ -340,7 +258,7 @@ def _run_serial(jobs, todo, settings, cached, bar, finish) -> dict[int, str]:
     failed: dict[int, str] = {}
     items = []
     for i in todo:
-        doc, why = _prepare(jobs[i], settings.presplit)
+        doc, why = prepare(jobs[i], settings.presplit)
         if why:
             failed[i] = why
         else:
@@ -352,8 +270,8 @@ def _run_serial(jobs, todo, settings, cached, bar, finish) -> dict[int, str]:
             bar.sentences(event[1])
 
     for chunk in _chunks(items, 1):
-        for row in _align_chunk(chunk, cached, settings, emit):
-            finish(*row)
+        for index, result in align_chunk(chunk, cached, settings, emit):
+            finish(index, result)
     return failed
 
 
@@ -406,10 +324,10 @@ def _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish) -> dict[
                 try:
                     rows = fut.result()
                 except Exception as e:  # noqa: BLE001 - a worker died (killed, out of memory)
-                    rows = [(i, None, [], f"worker process failed: {_why(e)}", 0.0) for i, _, _ in futures[fut]]
-                for row in rows:
-                    finished.add(row[0])
-                    finish(*row)
+                    rows = [(i, JobResult(error=f"worker process failed: {_why(e)}", seconds=0.0)) for i, _, _ in futures[fut]]
+                for index, result in rows:
+                    finished.add(index)
+                    finish(index, result)
     except BrokenProcessPool as e:
         for i in todo:
             if i not in finished:
@@ -443,5 +361,6 @@ def align_batch(path: str | Path | None, *, out_dir: str | Path | None = None, b
                              f"{'' if batch.recursive else '; --recursive for subfolders'})")
     corpus_dir = out if out is not None else root
     report = run_batch(plan(docs, root, out, corpus_dir), settings, encoder=encoder, model=model, device=device,
-                       force=batch.force, workers=batch.jobs, progress=progress, corpus_dir=corpus_dir)
+                       force=batch.force, workers=batch.jobs, progress=progress, corpus_dir=corpus_dir,
+                       engine=batch.engine, ray_address=batch.ray_address, actors=batch.actors)
     return finish_report(report, batch.json_report, settings.output.min_score)
