@@ -34,6 +34,21 @@ def normalise(text: str) -> str:
     return text
 
 
+def read_bytes(path: str | Path) -> bytes:
+    """A file's bytes; a missing, unreadable or folder path is an ``InputError`` (one line)."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: cannot be read (permission denied)") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
 def read_text(path: str | Path) -> str:
     """Read a file into normalised text: plain text of any common encoding, .docx or .html/.htm (by suffix)."""
     path = Path(path)
@@ -43,16 +58,7 @@ def read_text(path: str | Path) -> str:
         special = False  # read_bytes below says what is wrong
     if special:  # a FIFO, socket or device: reading it could block forever or never end
         raise InputError(f"{path}: is not a regular file (a pipe or device?); give a text file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a file") from None
-    except PermissionError:
-        raise InputError(f"{path}: cannot be read (permission denied)") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot be read ({e.strerror or e})") from None
+    data = read_bytes(path)
     if data.startswith(b"%PDF"):
         raise InputError(f"{path}: is a PDF, not text; save it as text or .docx first")
     if data.startswith(b"PK\x03\x04") and path.suffix.lower() != ".docx":

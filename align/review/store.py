@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.read import read_bytes
 from ..io.write import atomic_write
 from ..model import (LOW_SCORE, Alignment, Bead, Document, Pair, Sentence, chinese_order, join_en, join_zh,
                      low_confidence)
@@ -213,13 +214,7 @@ def load(path: Path) -> Review:
     """Read NAME.align.json; a missing, unreadable or malformed file is an ``InputError``."""
     path = Path(path)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a review file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+        data = json.loads(read_bytes(path).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{path}: not valid JSON ({e})") from None
     return from_json(data, str(path))
