@@ -18,6 +18,7 @@ from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import Encoder, load_encoder
 from .core.options import AlignOptions
+from .core.vectors import one_blas_thread
 from .model import Alignment, Document
 
 
@@ -31,6 +32,11 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
+    with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
+        return Alignment(doc, _align(doc, opt, enc, zh, en, zv, ev))
+
+
+def _align(doc, opt, enc, zh, en, zv, ev):
     zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
     if not zh or not en:  # nothing can pair
         beads = align(zh, en, enc, opt, zv, ev).beads
@@ -51,4 +57,4 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
     beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
     calibrate_beads(beads, zv, ev)
-    return Alignment(doc, beads)
+    return beads
