@@ -60,7 +60,7 @@ timed(api, "write_alignment", "write")
 timed(embed.USEEncoder, "encode", "embed")
 timed(moves, "search_orders", "moves")
 timed(pl, "calibrate_beads", "calibrate")
-timed(pl, "align_document", "pipeline")
+timed(api, "align_document", "pipeline")
 inner = moves.search_orders
 def search(*a, **k):  # moves without the encoder calls made inside
     e = T.get("embed", 0.0)
