@@ -18,6 +18,7 @@ from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import Encoder, load_encoder
 from .core.options import AlignOptions
+from .core.vectors import one_blas_thread
 from .model import Alignment, Document
 
 
@@ -31,25 +32,26 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
-    zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
-    if not zh or not en:  # nothing can pair
-        beads = align(zh, en, enc, opt, zv, ev).beads
-    else:
-        evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone)
-        lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
-        orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en)
-        if opt.monotonic:
-            orders.try_order(None)
+    with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
+        zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
+        if not zh or not en:  # nothing can pair
+            beads = align(zh, en, enc, opt, zv, ev).beads
         else:
-            moves.search_orders(orders, opt)
-        runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
-        beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
-                                                   len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
-        if not opt.monotonic and opt.lone.rescue:
-            beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone)
-        if opt.lone.reattach:
-            beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
-    beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
-    moves.order_marks(beads)
-    calibrate_beads(beads, zv, ev)
-    return Alignment(doc, beads)
+            evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone)
+            lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
+            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en)
+            if opt.monotonic:
+                orders.try_order(None)
+            else:
+                moves.search_orders(orders, opt)
+            runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
+            beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
+                                                       len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
+            if not opt.monotonic and opt.lone.rescue:
+                beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone)
+            if opt.lone.reattach:
+                beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
+        beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
+        moves.order_marks(beads)
+        calibrate_beads(beads, zv, ev)
+        return Alignment(doc, beads)

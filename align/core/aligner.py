@@ -71,14 +71,18 @@ class Problem:
         return best_path(self.scorer, *self.size, self.wins, self.types).path
 
     def beads(self, path: list[tuple[int, int]], exact: bool = False) -> list[Bead]:
-        """A path of bead types as beads, each two-sided one with its display score."""
-        beads, i, j = [], 0, 0
+        """A path of bead types as beads, each two-sided one with its display score (one batch per bead type)."""
+        beads, starts, i, j = [], {}, 0, 0
         for a, b in path:
-            score = None
+            beads.append(Bead(list(range(i, i + a)), list(range(j, j + b))))
             if a and b:
-                score = float(self.scorer.features(i, a, np.array([j]), b, exact)[1][0])
-            beads.append(Bead(list(range(i, i + a)), list(range(j, j + b)), score))
+                starts.setdefault((a, b), []).append((len(beads) - 1, i, j))
             i, j = i + a, j + b
+        for (a, b), got in starts.items():
+            k, P, S = (np.array(x) for x in zip(*got))
+            display = self.scorer.features(P, a, S, b, exact)[1]
+            for t, score in zip(k, display):
+                beads[t].score = float(score)
         return beads
 
     def path_features(self, path: list[tuple[int, int]]) -> dict[str, float]:
@@ -120,7 +124,9 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
         if scorer.e.lone is not None:
             ev = np.where(scorer.e.lone[:, None], 0.0, ev)
         path = first_path(zv, ev, opt.top_k)
-    return Problem(scorer, band(n, m, path, window), bead_types(opt.max_bead))
+    wins, types = band(n, m, path, window), bead_types(opt.max_bead)
+    scorer.set_band(wins, types)
+    return Problem(scorer, wins, types)
 
 
 @dataclass

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import BeadScorer
+from .features import NEG, BeadScorer
 
-NEG = -1e18  # the score of a cell no path reaches
 _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
 
 
@@ -60,32 +59,75 @@ def band(n: int, m: int, path: list[tuple[int, int]], window: int) -> list[tuple
 class Pass:
     """One run of the DP: the path [(a, b)] from the origin, each row's best scores (from the
     origin's row on), the score at the end cell (``NEG`` where the band does not join the two
-    corners) and, when asked for, each bead's score as {(p, a, b): (first English start, scores
-    by start)} (for shortlisting)."""
+    corners) and, when asked for, the bead scores (a ``Table``, for shortlisting)."""
 
     path: list[tuple[int, int]]
     rows: list[np.ndarray]
     end: float
-    scores: dict | None = None
+    scores: "Table | None" = None
 
 
-def _bead_scores(scorer: BeadScorer, wv, p: int, a: int, b: int, c0: int, c1: int, exact) -> np.ndarray:
-    """Scores of the beads zh[p:p+a] ↔ en[j-b:j] for DP columns j in [c0, c1]; a bead holding a
-    sentence known to have no counterpart is impossible."""
-    starts = np.arange(c0 - b, c1 - b + 1)
-    f, _ = scorer.features(p, a, starts, b, exact is not None and (p, a) in exact)
-    s = f @ wv + scorer.type_weight(a, b)
-    if scorer.z.lone_cum is not None and scorer.z.lone_cum[p + a] > scorer.z.lone_cum[p]:
-        return np.full_like(s, NEG)
-    if scorer.e.lone_cum is not None:
-        s = np.where(scorer.e.lone_cum[starts + b] > scorer.e.lone_cum[starts], NEG, s)
-    return s
+@dataclass
+class Table:
+    """The scores of every bead the DP considers: for each bead type, for each DP row r (row
+    origin + r), the columns [c0, c1] it can end at (``ok`` false: none) and their scores at
+    ``start[r]`` .. in ``flat`` (deletions: one score per row)."""
+
+    types: list[tuple[int, int]]
+    ok: list[np.ndarray]
+    c0: list[np.ndarray]
+    c1: list[np.ndarray]
+    start: list[np.ndarray]
+    flat: list[np.ndarray]
+
+    def score(self, t: int, r: int, j: int) -> float | None:
+        """The score of the bead of type t ending at DP cell (origin + r, j), if the DP considered it."""
+        if not self.ok[t][r] or not self.c0[t][r] <= j <= self.c1[t][r]:
+            return None
+        return float(self.flat[t][self.start[t][r] + j - self.c0[t][r]])
+
+
+def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, types) -> Table:
+    """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, one batch per bead type."""
+    wv = scorer.weight_vector()
+    rows = np.arange(len(lo))
+    ok_l, c0_l, c1_l, start_l, flat_l = [], [], [], [], []
+    for a, b in types:
+        pr = rows - a
+        ok = (pr >= 0) & (a > 0)  # insertions (0, 1) are the forward pass's, within a row
+        prc = np.maximum(pr, 0)
+        c0 = np.maximum(lo, lo[prc] + b)
+        c1 = np.minimum(hi, hi[prc] + b)
+        ok &= c0 <= c1
+        if b == 0:  # a deletion: one score per row (a lone Chinese sentence is free)
+            start = rows.copy()
+            flat = np.full(len(lo), scorer.type_weight(a, 0))
+            if a == 1 and scorer.z.lone_cum is not None:
+                i = rows + i0
+                lone = scorer.z.lone_cum[np.minimum(i, len(scorer.z.lone_cum) - 1)] > scorer.z.lone_cum[np.maximum(i - 1, 0)]
+                flat = np.where(lone & ok, 0.0, flat)
+        else:
+            width = np.where(ok, c1 - c0 + 1, 0)
+            start = _cumsum_start(width)
+            R = np.repeat(rows, width)
+            J = c0[R] + (np.arange(len(R)) - start[R])
+            flat = scorer.scores(R + i0 - a, a, J - b, b, wv) if len(R) else np.zeros(0)
+        ok_l.append(ok)
+        c0_l.append(c0)
+        c1_l.append(c1)
+        start_l.append(start)
+        flat_l.append(flat)
+    return Table(list(types), ok_l, c0_l, c1_l, start_l, flat_l)
+
+
+def _cumsum_start(width: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(width)[:-1]]).astype(np.int64) if len(width) else np.zeros(0, np.int64)
 
 
 def _insertions(best: np.ndarray, back: np.ndarray, lone: np.ndarray | None, lo: int, hi: int,
-                ins_w: float, code: int) -> np.ndarray:
-    """Insertions within a row: best[j] = max(best[j], best[j-1] + w[j]), as a running maximum
-    over best[k] - c[k] with c the summed insertion weights (a lone English sentence's is 0)."""
+                ins_w: float, code: int) -> None:
+    """Insertions within a row, in place: best[j] = max(best[j], best[j-1] + w[j]), as a running
+    maximum over best[k] - c[k] with c the summed insertion weights (a lone English sentence's is 0)."""
     if lone is None:
         c = np.arange(hi - lo + 1) * ins_w
     else:
@@ -94,64 +136,70 @@ def _insertions(best: np.ndarray, back: np.ndarray, lone: np.ndarray | None, lo:
     ins = run > best + 1e-12
     ins[0] = False
     back[ins] = code
-    return np.where(ins, run, best)
+    best[ins] = run[ins]
 
 
-def best_path(scorer: BeadScorer, n: int, m: int, wins, types, exact=None, keep_scores: bool = False,
+def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float, ins_code: int):
+    """The DP's forward pass over the band's rows (flat arrays of the rows' best scores and back
+    pointers, row r at off[r] .. off[r] + hi[r] - lo[r])."""
+    total = int(off[-1] + hi[-1] - lo[-1] + 1)
+    best_flat = np.full(total, NEG)
+    back_flat = np.full(total, -1, dtype=np.int16)
+    order = [t for t, (a, b) in enumerate(table.types) if b == 0] + \
+            [t for t, (a, b) in enumerate(table.types) if a > 0 and b > 0]
+    kinds = [(t, *table.types[t], table.ok[t], table.c0[t], table.c1[t], table.start[t], table.flat[t]) for t in order]
+    for r in range(len(lo)):
+        l, h, o = int(lo[r]), int(hi[r]), int(off[r])
+        best = best_flat[o:o + h - l + 1]
+        back = back_flat[o:o + h - l + 1]
+        if r == 0 and start_cell:
+            best[0] = 0.0
+        for t, a, b, ok, c0a, c1a, st, flat in kinds:
+            if not ok[r]:
+                continue
+            c0, c1, pr = int(c0a[r]), int(c1a[r]), r - a
+            po = int(off[pr]) - int(lo[pr])
+            prev = best_flat[po + c0 - b: po + c1 - b + 1]
+            s = flat[r] if b == 0 else flat[st[r]:st[r] + c1 - c0 + 1]
+            cand = prev + s
+            seg = best[c0 - l: c1 - l + 1]
+            better = cand > seg
+            seg[better] = cand[better]
+            back[c0 - l: c1 - l + 1][better] = t
+        _insertions(best, back, ins_lone, l, h, ins_w, ins_code)
+    return best_flat, back_flat
+
+
+def best_path(scorer: BeadScorer, n: int, m: int, wins, types, keep_scores: bool = False,
               origin: tuple[int, int] = (0, 0)) -> Pass:
     """The best monotonic path of bead types through the band from ``origin`` to (n, m).
 
-    A sub-rectangle (``origin`` not (0, 0), or a band of other than n + 1 rows) uses the band
-    clipped to it; if the band does not join its two corners, the path is empty."""
+    All bead scores are computed first, one batch per bead type (``bead_table``); the forward pass
+    then runs row by row. A sub-rectangle (``origin`` not (0, 0), or a band of other than n + 1
+    rows) uses the band clipped to it; if the band does not join its two corners, the path is empty."""
     i0, j0 = origin
     sub = origin != (0, 0) or len(wins) != n + 1
+    lo = np.array([wins[i][0] for i in range(i0, n + 1)], dtype=np.int64)
+    hi = np.array([wins[i][1] for i in range(i0, n + 1)], dtype=np.int64)
     if sub:
-        wins = {i: (max(wins[i][0], j0), min(wins[i][1], m)) for i in range(i0, n + 1)}
-        if any(lo > hi for lo, hi in wins.values()) or wins[i0][0] != j0 or not wins[n][0] <= m <= wins[n][1]:
+        lo, hi = np.maximum(lo, j0), np.minimum(hi, m)
+        if np.any(lo > hi) or lo[0] != j0 or not lo[-1] <= m <= hi[-1]:
             return Pass([], [], NEG)
-    wv = scorer.weight_vector()
-    two = [(a, b) for a, b in types if a > 0 and b > 0]
-    dels = [(a, b) for a, b in types if b == 0]
+    table = bead_table(scorer, i0, lo, hi, types)
     tidx = {t: k for k, t in enumerate(types)}
-    scores: dict | None = {} if keep_scores else None
-    rows: list[np.ndarray] = []
-    backs: list[np.ndarray] = []
-    for i in range(i0, n + 1):
-        lo, hi = wins[i]
-        best = np.full(hi - lo + 1, NEG)
-        back = np.full(hi - lo + 1, -1, dtype=np.int16)
-        if i == i0 and lo == j0:
-            best[0] = 0.0
-        for a, b in dels + two:
-            p = i - a
-            if p < i0:
-                continue
-            plo, phi = wins[p]
-            c0, c1 = max(lo, plo + b), min(hi, phi + b)
-            if c0 > c1:
-                continue
-            if b == 0:
-                lone = scorer.z.lone_cum is not None and scorer.z.lone_cum[i] > scorer.z.lone_cum[p]
-                s = 0.0 if lone and a == 1 else scorer.type_weight(a, 0)
-            else:
-                s = _bead_scores(scorer, wv, p, a, b, c0, c1, exact)
-                if scores is not None:
-                    scores[(p, a, b)] = (c0 - b, s.astype(np.float32))
-            cand = rows[p - i0][c0 - b - plo: c1 - b - plo + 1] + s
-            seg = best[c0 - lo: c1 - lo + 1]
-            better = cand > seg
-            seg[better] = cand[better]
-            back[c0 - lo: c1 - lo + 1][better] = tidx[(a, b)]
-        best = _insertions(best, back, scorer.e.lone, lo, hi, scorer.type_weight(0, 1), tidx[(0, 1)])
-        rows.append(best)
-        backs.append(back)
-    end = float(rows[-1][m - wins[n][0]])
+    off = _cumsum_start(hi - lo + 1)
+    best_flat, back_flat = _forward(table, lo, hi, off, int(lo[0]) == j0, scorer.e.lone,
+                                    scorer.type_weight(0, 1), tidx[(0, 1)])
+    rows = [best_flat[int(off[r]):int(off[r] + hi[r] - lo[r] + 1)] for r in range(len(lo))]
+    scores = table if keep_scores else None
+    end = float(rows[-1][m - lo[-1]])
     if sub and end <= NEG / 2:
         return Pass([], rows, end, scores)
     out = []
     i, j = n, m
     while i > i0 or j > j0:
-        a, b = types[int(backs[i - i0][j - wins[i][0]])]
+        r = i - i0
+        a, b = types[int(back_flat[off[r] + j - lo[r]])]
         out.append((a, b))
         i, j = i - a, j - b
     return Pass(out[::-1], rows, end, scores)
@@ -162,28 +210,27 @@ def shortlist(scorer: BeadScorer, wins, types, first: Pass, margin: float):
     and one column either side, the multi-sentence beads whose path score comes within ``margin``
     (in units of the cosine weight) of the best bead there (bead scores from the first pass)."""
     slack = margin * max(abs(scorer.w.get("cos", 1.0)), 1e-6)
-    rows, scores = first.rows, first.scores
+    rows, table = first.rows, first.scores
     need_z, need_e = set(), set()
     cells, i, j = [], 0, 0
     for a, b in first.path:
         i, j = i + a, j + b
         cells += [(i, j - 1), (i, j), (i, j + 1)]
+    multi = [(t, a, b) for t, (a, b) in enumerate(types) if a and b and (a, b) != (1, 1)]
     for i, j in cells:
         lo, hi = wins[i]
         if not lo <= j <= hi:
             continue
         cands = []
-        for a, b in types:
-            if a == 0 or b == 0 or (a == 1 and b == 1):
-                continue
+        for t, a, b in multi:
             p, s = i - a, j - b
             if p < 0 or s < 0 or not wins[p][0] <= s <= wins[p][1]:
                 continue
             prev = rows[p][s - wins[p][0]]
-            got = scores.get((p, a, b))
-            if prev <= NEG / 2 or got is None or not 0 <= s - got[0] < len(got[1]):
+            got = table.score(t, i, j)
+            if prev <= NEG / 2 or got is None:
                 continue
-            cands.append((prev + float(got[1][s - got[0]]), p, a, s, b))
+            cands.append((prev + float(np.float32(got)), p, a, s, b))
         best = rows[i][j - lo]
         for val, p, a, s, b in cands:
             if val >= best - slack:

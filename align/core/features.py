@@ -54,6 +54,8 @@ WEIGHTS: dict[str, float] = {
     "t1-5": -2.326, "t1-6": -2.410, "t2-1": -1.909, "t3-1": -3.517, "t4-1": -2.779, "t5-1": -2.471,
     "t2-2": -2.621, "t2-3": -3.249, "t3-2": -3.746, "t2-4": -4.270, "t3-3": -4.847,
 }
+NEG = -1e18  # the score of a bead or a DP cell that cannot be
+
 COSINE_WEIGHTS: dict[str, float] = {"cos": 1.0}  # Bertalign-style: cosine × length penalty, flat skips
 
 
@@ -93,6 +95,7 @@ class Side:
         self.encoder, self.joiner, self.spans = encoder, joiner, spans
         self.cum = _cumsum0(np.array([len("".join(t.split())) for t in texts], dtype=float))
         self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self._cached: dict[int, tuple] = {}  # the cache by run length, as sorted starts and rows (span_block)
         marks = np.array([[t.count("?") + t.count("？"), t.count("!") + t.count("！"), _quotes(t)] for t in texts],
                          dtype=float)
         self.marks = np.concatenate([np.zeros((1, 3)), np.cumsum(marks, axis=0)])
@@ -113,39 +116,47 @@ class Side:
     def _centre(self, vecs):
         return centred(vecs, self.mean) if self.mean is not None else vecs
 
-    def summed(self, starts: np.ndarray, a: int) -> np.ndarray:
-        """Embeddings of the runs [s, s+a) for each start s, from summed sentence embeddings."""
+    def summed(self, lo: int, hi: int, a: int) -> np.ndarray:
+        """Embeddings of the runs [s, s+a) for the starts lo <= s < hi, from summed sentence embeddings
+        (rows of starts past the end are zero)."""
         if a == 1:
-            return self.vecs[starts]
-        acc = self.raw[starts].astype(np.float32, copy=True)
-        for t in range(1, a):
-            acc += self.raw[starts + t]
-        return self._centre(unit_rows(acc))
+            return self.vecs[lo:hi]
+        top = min(hi, len(self.texts) - a + 1)
+        acc = np.zeros((hi - lo, self.raw.shape[1]), dtype=np.float32)
+        if top > lo:
+            acc[:top - lo] = self.raw[lo:top]
+            for t in range(1, a):
+                acc[:top - lo] += self.raw[lo + t:top + t]
+            acc[:top - lo] = self._centre(unit_rows(acc[:top - lo]))
+        return acc
 
     def need(self, keys) -> None:
         """Embed the runs (start, a) not embedded yet, in one batch."""
         todo = sorted({k for k in keys if k[1] > 1 and k not in self.cache})
         if todo:
-            vecs = self.encoder.encode([self.joiner(self.texts[s:s + a]) for s, a in todo])
-            self.cache.update(zip(todo, self._centre(vecs)))
+            self.keep(todo, self.encoder.encode([self.joiner(self.texts[s:s + a]) for s, a in todo]))
 
-    def embedded(self, starts: np.ndarray, a: int) -> np.ndarray:
-        if a == 1:
-            return self.vecs[starts]
-        self.need([(int(s), a) for s in starts])
-        return np.stack([self.cache[(int(s), a)] for s in starts])
+    def keep(self, keys, vecs) -> None:
+        """Runs' own embeddings (encoder rows, not centred yet)."""
+        self.cache.update(zip(keys, self._centre(vecs)))
+        self._cached.clear()
 
-    def span_vecs(self, starts, a, exact=False):
-        if self.vecs is None:
-            return None
-        if exact or self.spans == "embed":
-            return self.embedded(starts, a)
-        out = self.summed(starts, a)
-        if self.spans == "refine" and a > 1 and self.cache:  # the shortlisted runs have their own embedding
-            for t, s in enumerate(starts):
-                v = self.cache.get((int(s), a))
-                if v is not None:
-                    out[t] = v
+    def span_block(self, lo: int, hi: int, a: int) -> np.ndarray:
+        """Embeddings of the runs [s, s+a) for lo <= s < hi: summed sentence embeddings, or the run's
+        own embedding where it has one (``need``)."""
+        out = self.summed(lo, hi, a)
+        if a == 1 or not self.cache:
+            return out
+        got = self._cached.get(a)
+        if got is None:
+            keys = sorted(s for s, b in self.cache if b == a)
+            got = self._cached[a] = (np.array(keys, dtype=np.int64),
+                                     np.stack([self.cache[(s, a)] for s in keys]) if keys else None)
+        starts, vecs = got
+        i, j = np.searchsorted(starts, lo), np.searchsorted(starts, hi)
+        if j > i:
+            out = out.copy() if out.base is not None else out
+            out[starts[i:j] - lo] = vecs[i:j]
         return out
 
 
@@ -159,18 +170,92 @@ def need_both(zh: Side, en: Side, need_z, need_e) -> None:
     vecs = zh.encoder.encode(texts)
     for side, keys, part in ((zh, zk, vecs[:len(zk)]), (en, ek, vecs[len(zk):])):
         if keys:
-            side.cache.update(zip(keys, side._centre(part)))
+            side.keep(keys, part)
+
+
+def popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each unsigned 64-bit integer."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x).astype(np.int64)
+    b = np.ascontiguousarray(x).view(np.uint8).reshape(x.shape + (8,))
+    return _POP8[b].sum(axis=-1).astype(np.int64)
+
+
+_POP8 = np.array([bin(k).count("1") for k in range(256)], dtype=np.int64)
+_PAIR_ENTRIES = 1 << 20  # probe entries expanded at a time by ``ItemBits.masks`` (memory)
+
+
+class ItemBits:
+    """Which items of a "probe" sentence another side's sentence holds, as bit masks.
+
+    ``probes[x]``: sentence x's items, each a collection of keys; ``sets[y]``: sentence y's keys.
+    Bit u of ``masks(X, Y)[t]`` (in 64-bit lanes) is set when item u of probe X[t] shares a key
+    with set Y[t]. Pairs are answered by one sorted-array join, vectorised over all pairs."""
+
+    def __init__(self, probes, sets):
+        vocab: dict = {}
+        sx, sk = [], []
+        for y, keys in enumerate(sets):
+            for key in keys:
+                sx.append(y)
+                sk.append(vocab.setdefault(key, len(vocab)))
+        self.ns = len(sets) + 1
+        self.codes = np.unique(np.array(sk, dtype=np.int64) * self.ns + np.array(sx, dtype=np.int64))
+        ex, epos, ekey = [], [], []
+        most = 1
+        for x, items in enumerate(probes):
+            most = max(most, len(items))
+            for u, keys in enumerate(items):
+                for key in keys:
+                    k = vocab.get(key)
+                    if k is not None:  # a key no set holds can never hit
+                        ex.append(x)
+                        epos.append(u)
+                        ekey.append(k)
+        self.lanes = (most + 63) // 64
+        counts = np.bincount(np.array(ex, dtype=np.int64), minlength=len(probes))
+        self.start = _cumsum0(counts).astype(np.int64)
+        self.pos = np.array(epos, dtype=np.int64)
+        self.key = np.array(ekey, dtype=np.int64)
+
+    def masks(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(X), self.lanes), dtype=np.uint64)
+        if not len(X) or not len(self.codes):
+            return out
+        cnt = self.start[X + 1] - self.start[X]
+        ends = np.cumsum(cnt)
+        lo = 0
+        while lo < len(X):  # pairs in groups of about _PAIR_ENTRIES probe entries
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + _PAIR_ENTRIES, side="right")))
+            c = cnt[lo:hi]
+            pair = np.repeat(np.arange(lo, hi), c)
+            first = np.repeat(self.start[X[lo:hi]] - (np.cumsum(c) - c), c)
+            entry = first + np.arange(len(pair))
+            code = self.key[entry] * self.ns + Y[pair]
+            at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+            hit = self.codes[at] == code
+            pos, pair = self.pos[entry[hit]], pair[hit]
+            np.bitwise_or.at(out, (pair, pos >> 6), np.left_shift(np.uint64(1), (pos & 63).astype(np.uint64)))
+            lo = hi
+        return out
 
 
 class Lexicon:
-    """CC-CEDICT signals of a document: each sentence's terms, once."""
+    """CC-CEDICT signals of a document: each sentence's terms, once, and which terms of one side
+    a sentence of the other side translates (``ItemBits``)."""
 
     def __init__(self, zh_texts, en_texts):
-        self.z_terms = [lexical.zh_terms(t) for t in zh_texts]
-        self.e_terms = [lexical.en_terms(t) for t in en_texts]
-        self.e_count_cum = _cumsum0(np.array([len(t) for t in self.e_terms], dtype=float))
-        self.z_words = [lexical.zh_words(t) for t in zh_texts]
-        self.e_stems = [frozenset(x.split("|", 1)[0] for x in t) for t in self.e_terms]
+        z_terms = [lexical.zh_terms(t) for t in zh_texts]
+        e_terms = [lexical.en_terms(t) for t in en_texts]
+        self.e_count_cum = _cumsum0(np.array([len(t) for t in e_terms], dtype=float))
+        z_words = [lexical.zh_words(t) for t in zh_texts]
+        self.z_words_cum = _cumsum0(np.array([len(w) for w in z_words], dtype=float))
+        e_stems = [frozenset(x.split("|", 1)[0] for x in t) for t in e_terms]
+        # English term u of sentence k is a hit for Chinese sentence q when its stem (or its name) is a term of q.
+        self.term_bits = ItemBits([[t.split("|", 1) for t in terms] for terms in e_terms], z_terms)
+        # Chinese word u of sentence q is covered by English sentence k when one of its stems occurs in k.
+        self.word_bits = ItemBits(z_words, e_stems)
 
 
 class Anchors:
@@ -182,8 +267,24 @@ class Anchors:
         else:  # two alphabetic languages: numbers only
             self.z_anch = [lexical.en_anchors(t)[0] for t in zh_texts]
         ea = [lexical.en_anchors(t) for t in en_texts]
-        self.e_nums = [x[0] for x in ea]
-        self.e_all = [x[0] | x[1] for x in ea]
+        e_items = [sorted(nums | names) for nums, names in ea]
+        self.bits = ItemBits([[(x,) for x in items] for items in e_items], self.z_anch)
+        self.e_nums = np.array([len(nums) for nums, _ in ea], dtype=float)
+        num_mask = np.zeros((len(ea), self.bits.lanes), dtype=np.uint64)
+        for k, ((nums, _), items) in enumerate(zip(ea, e_items)):
+            for u, x in enumerate(items):
+                if x in nums:
+                    num_mask[k, u >> 6] |= np.uint64(1) << np.uint64(u & 63)
+        self.num_mask = num_mask
+        self._sizes: dict[int, np.ndarray] = {}
+
+    def run_sizes(self, a: int) -> np.ndarray:
+        """For each start p: how many distinct anchors the Chinese run [p, p+a) holds."""
+        got = self._sizes.get(a)
+        if got is None:
+            got = self._sizes[a] = np.array([len(_union(self.z_anch, p, a))
+                                             for p in range(len(self.z_anch) - a + 1)], dtype=float)
+        return got
 
 
 def _union(items, p, a):
@@ -191,6 +292,54 @@ def _union(items, p, a):
     for k in range(p, p + a):
         out |= items[k]
     return out
+
+
+class PairTable:
+    """Bit masks of the sentence pairs (q, k) that beads in a band can hold, computed once: for each
+    Chinese sentence q the English sentences of a window (``windows``). Pairs outside are computed
+    on demand."""
+
+    def __init__(self, bits: list[ItemBits], zh_probes: list[bool], lo: np.ndarray, hi: np.ndarray):
+        self.bits, self.zh_probes, self.lo, self.hi = bits, zh_probes, lo, hi
+        width = np.maximum(hi - lo + 1, 0)
+        self.off = _cumsum0(width).astype(np.int64)
+        Q = np.repeat(np.arange(len(lo)), width)
+        K = lo[Q] + (np.arange(len(Q)) - self.off[Q])
+        self.table = [self._direct(k, Q, K) for k in range(len(bits))]
+
+    def _direct(self, kind, Q, K):
+        return self.bits[kind].masks(Q, K) if self.zh_probes[kind] else self.bits[kind].masks(K, Q)
+
+    def get(self, kind: int, Q: np.ndarray, K: np.ndarray) -> np.ndarray:
+        inside = (Q < len(self.lo))
+        qc = np.minimum(Q, len(self.lo) - 1)
+        inside &= (K >= self.lo[qc]) & (K <= self.hi[qc])
+        if inside.all():
+            return self.table[kind][self.off[Q] + K - self.lo[Q]]
+        out = np.empty((len(Q), self.bits[kind].lanes), dtype=np.uint64)
+        out[inside] = self.table[kind][self.off[Q[inside]] + K[inside] - self.lo[Q[inside]]]
+        out[~inside] = self._direct(kind, Q[~inside], K[~inside])
+        return out
+
+
+def _pair_windows(wins, types, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each Chinese sentence q, the English sentences [lo, hi] that a bead in the band pairs it with."""
+    lo_i = np.array([w[0] for w in wins])
+    hi_i = np.array([w[1] for w in wins])
+    amax = max((a for a, b in types if a and b), default=1)
+    bmax = max((b for a, b in types if a and b), default=1)
+    lo = np.full(n, m, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    for d in range(1, amax + 1):  # q is in a bead ending at row q + d
+        rows = np.arange(n) + d
+        ok = rows <= n
+        r = np.minimum(rows, n)
+        lo = np.where(ok, np.minimum(lo, lo_i[r] - bmax), lo)
+        hi = np.where(ok, np.maximum(hi, hi_i[r] - 1), hi)
+    return np.maximum(lo, 0), np.minimum(hi, m - 1)
+
+
+ROW_BLOCK = 32  # Chinese starts per block of span similarities
 
 
 class BeadScorer:
@@ -216,7 +365,7 @@ class BeadScorer:
         learned = opt.scorer != "cosine"
         self.lexicon = Lexicon(zh_texts, en_texts) if learned and opt.lexical and lexical.is_chinese(zh_texts) else None
         self.anchors = Anchors(zh_texts, en_texts) if learned and opt.anchors else None
-        self._counts_cache: dict = {}
+        self.pairs: PairTable | None = None
         self.hub = None
         if zh_vecs is not None and opt.csls:
             # CSLS-style hubness: each sentence's mean similarity to its k nearest neighbours
@@ -225,6 +374,12 @@ class BeadScorer:
             re_ = top_k(self.e.vecs, self.z.vecs, 4, dtype=np.float32, max_rows=2048)[1].mean(axis=1)
             self.hub = (_cumsum0(rz), _cumsum0(re_))
         self.memo: dict | None = None  # features by bead, when set to a dict (weight fitting)
+
+    def set_band(self, wins, types) -> None:
+        """Compute once the dictionary and anchor masks of every sentence pair a bead in the band holds."""
+        bits, zh_probes = self._bit_sets()
+        n, m = len(self.z.texts), len(self.e.texts)
+        self.pairs = PairTable(bits, zh_probes, *_pair_windows(wins, types, n, m)) if bits and n and m else None
 
     def set_lone(self, lone_zh, lone_en) -> None:
         """Mark sentences with no counterpart: masks and running counts for the DP, and the
@@ -247,95 +402,151 @@ class BeadScorer:
             return self.opt.skip if a == 0 or b == 0 else 0.0
         return self.w.get(type_key(a, b), 0.0)
 
-    def _counts(self, p, a, k0, k1):
-        """Per English sentence k in [k0, k1): lexical hits, anchor hits, unmatched English numbers."""
-        key = (p, a, k0, k1)
-        got = self._counts_cache.get(key)
-        if got is not None:
-            return got
-        lex = anch = miss = cover = None
-        lx, an = self.lexicon, self.anchors
-        if lx is not None:
-            z = _union(lx.z_terms, p, a)
-            lex = np.array([lexical.en_hits(lx.e_terms[k], z) for k in range(k0, k1)], dtype=float)
-            words = [w for q in range(p, p + a) for w in lx.z_words[q]]
-            if words:  # cover[w, k]: how many English sentences before k (from k0) translate word w
-                hit = np.array([[not w.isdisjoint(lx.e_stems[k]) for k in range(k0, k1)] for w in words])
-                cover = np.concatenate([np.zeros((len(words), 1)), np.cumsum(hit, axis=1)], axis=1)
-        if an is not None:
-            z = _union(an.z_anch, p, a)
-            anch = np.array([len(an.e_all[k] & z) for k in range(k0, k1)], dtype=float)
-            miss = np.array([len(an.e_nums[k] - z) for k in range(k0, k1)], dtype=float)
-            got = (lex, anch, miss, len(z), cover)
-        else:
-            got = (lex, anch, miss, 0, cover)
-        if len(self._counts_cache) > 4096:
-            self._counts_cache.clear()
-        self._counts_cache[key] = got
-        return got
+    def scores(self, P: np.ndarray, a: int, S: np.ndarray, b: int, wv: np.ndarray) -> np.ndarray:
+        """Path scores of the beads zh[P:P+a] ↔ en[S:S+b] (weights ``wv``, plus the type's prior);
+        a bead holding a sentence known to have no counterpart is impossible (``NEG``)."""
+        s = self.features(P, a, S, b)[0] @ wv + self.type_weight(a, b)
+        if self.z.lone_cum is not None:
+            s = np.where(self.z.lone_cum[P + a] > self.z.lone_cum[P], NEG, s)
+        if self.e.lone_cum is not None:
+            s = np.where(self.e.lone_cum[S + b] > self.e.lone_cum[S], NEG, s)
+        return s
 
-    def features(self, p: int, a: int, starts: np.ndarray, b: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Feature rows (len(starts) × len(FEATURES)) of beads zh[p:p+a] ↔ en[s:s+b], and their display scores."""
-        if self.memo is not None:
-            key = (p, a, int(starts[0]), len(starts), b)
+    def features(self, p, a: int, starts: np.ndarray, b: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Feature rows (len(starts) × len(FEATURES)) of beads zh[p:p+a] ↔ en[s:s+b], and their display
+        scores; ``p`` one Chinese start or one per English start."""
+        starts = np.asarray(starts, dtype=np.int64)
+        P = np.broadcast_to(np.asarray(p, dtype=np.int64), starts.shape)
+        if self.memo is not None and np.ndim(p) == 0:
+            key = (int(p), a, int(starts[0]), len(starts), b)
             if key not in self.memo:
-                self.memo[key] = self._features(p, a, starts, b, exact)
+                self.memo[key] = self._features(P, a, starts, b, exact)
             return self.memo[key]
-        return self._features(p, a, starts, b, exact)
+        return self._features(P, a, starts, b, exact)
 
-    def _features(self, p, a, starts, b, exact):
-        f = np.zeros((len(starts), len(FEATURES)))
-        zv = self.z.span_vecs(np.array([p]), a, exact)
-        lz = self.z.length(np.array([p]), a)[0]
-        le = self.e.length(starts, b) * self.ratio
+    def _features(self, P, a, S, b, exact):
+        f = np.zeros((len(S), len(FEATURES)))
+        display = np.zeros(len(S))
+        if not len(S):
+            return f, display
+        lz = self.z.length(P, a)
+        le = self.e.length(S, b) * self.ratio
         lp = length_penalty(lz, le)
-        if zv is not None:
-            ev = self.e.span_vecs(starts, b, exact)
-            cos = ev @ zv[0]
-            f[:, COL["cos"]] = cos
+        if self.z.vecs is not None:
+            if exact or self.opt.spans == "embed":  # every side its own embedding
+                self.z.need({(int(p), a) for p in np.unique(P)})
+                self.e.need({(int(s), b) for s in np.unique(S)})
+            cos = self._cosines(f, P, a, S, b)
             display = np.clip(cos * lp, 0.0, 1.0)
-            if a > 1 or b > 1:
-                f[:, COL["mcos"]] = cos
-                if b > 1:  # the weakest English member against the whole Chinese side
-                    weakest = np.min([self.e.vecs[starts + t] @ zv[0] for t in range(b)], axis=0)
-                    f[:, COL["memb"]] += weakest - cos
-                if a > 1:  # the weakest Chinese member against each candidate English side
-                    f[:, COL["memb"]] += (self.z.vecs[p:p + a] @ ev.T).min(axis=0) - cos
         else:
             display = np.clip(lp, 0.0, 1.0)
         if self.opt.scorer == "cosine":
-            f[:, COL["cos"]] = display if zv is not None else lp
+            f[:, COL["cos"]] = display if self.z.vecs is not None else lp
             return f, display
         f[:, COL["len"]] = -np.log((lz + 2.0) / (le + 2.0)) ** 2
         if self.lexicon is not None or self.anchors is not None:
-            self._dictionary_features(f, p, a, starts, b)
+            self._dictionary_features(f, P, a, S, b)
         if self.opt.punct:
-            zq = self.z.marks[p + a] - self.z.marks[p]
-            eq = self.e.marks[starts + b] - self.e.marks[starts]
+            zq = self.z.marks[P + a] - self.z.marks[P]
+            eq = self.e.marks[S + b] - self.e.marks[S]
             diff = np.abs(zq - eq)
             f[:, COL["punct"]] = -diff[:, 0] - diff[:, 1]
             f[:, COL["quote"]] = -np.minimum(diff[:, 2], 4.0)
         if self.hub is not None:
             rz_cum, re_cum = self.hub
-            f[:, COL["hub"]] = -0.5 * ((rz_cum[p + a] - rz_cum[p]) / a + (re_cum[starts + b] - re_cum[starts]) / b)
+            f[:, COL["hub"]] = -0.5 * ((rz_cum[P + a] - rz_cum[P]) / a + (re_cum[S + b] - re_cum[S]) / b)
         if self.z.paras is not None and self.e.paras is not None:
             zp, ep = self.z.paras, self.e.paras
-            cross = (zp[p + a - 1] != zp[p]).astype(float) if a > 1 else 0.0
-            f[:, COL["para"]] = cross + (ep[starts + b - 1] != ep[starts]).astype(float)
+            cross = (zp[P + a - 1] != zp[P]).astype(float) if a > 1 else 0.0
+            f[:, COL["para"]] = cross + (ep[S + b - 1] != ep[S]).astype(float)
         return f, display
 
-    def _dictionary_features(self, f, p, a, starts, b) -> None:
-        k0, k1 = int(starts[0]), int(starts[-1]) + b
-        lex, anch, miss, nz, cover = self._counts(p, a, k0, k1)
-        idx = starts - k0
-        if lex is not None:
-            c = _cumsum0(lex)
-            denom = self.lexicon.e_count_cum[starts + b] - self.lexicon.e_count_cum[starts]
-            f[:, COL["lex"]] = (c[idx + b] - c[idx]) / np.maximum(denom, 1.0)
-        if cover is not None:
-            f[:, COL["zlex"]] = ((cover[:, idx + b] - cover[:, idx]) > 0).mean(axis=0)
-        if anch is not None:
-            ca, cm = _cumsum0(anch), _cumsum0(miss)
-            hits = ca[idx + b] - ca[idx]
+    def _cosines(self, f, P, a, S, b) -> np.ndarray:
+        """The ``cos``, ``mcos`` and ``memb`` columns; returns the cosines. Similarities come from
+        blocks of span embeddings (``ROW_BLOCK`` Chinese starts × the English starts they meet)."""
+        cos = np.empty(len(S), dtype=np.float32)
+        weak_e = np.empty(len(S), dtype=np.float32) if b > 1 else None
+        weak_z = np.empty(len(S), dtype=np.float32) if a > 1 else None
+        order = None
+        if len(P) > 1 and np.any(np.diff(P) < 0):
+            order = np.argsort(P, kind="stable")
+            P, S = P[order], S[order]
+        lo = 0
+        while lo < len(P):
+            hi = int(np.searchsorted(P, P[lo] + ROW_BLOCK, side="left"))
+            p, s = P[lo:hi], S[lo:hi]
+            p0, p1, s0, s1 = int(p[0]), int(p[-1]) + 1, int(s.min()), int(s.max()) + 1
+            zs = self.z.span_block(p0, p1, a)
+            es = self.e.span_block(s0, s1, b)
+            cos[lo:hi] = (zs @ es.T)[p - p0, s - s0]
+            if b > 1:  # the weakest English member against the whole Chinese side
+                g = zs @ self.e.vecs[s0:s1 + b - 1].T
+                weak_e[lo:hi] = np.min([g[p - p0, s + t - s0] for t in range(b)], axis=0)
+            if a > 1:  # the weakest Chinese member against each candidate English side
+                g = self.z.vecs[p0:p1 + a - 1] @ es.T
+                weak_z[lo:hi] = np.min([g[p + q - p0, s - s0] for q in range(a)], axis=0)
+            lo = hi
+        if order is not None:
+            back = np.empty_like(order)
+            back[order] = np.arange(len(order))
+            cos = cos[back]
+            weak_e = weak_e[back] if weak_e is not None else None
+            weak_z = weak_z[back] if weak_z is not None else None
+        f[:, COL["cos"]] = cos
+        if a > 1 or b > 1:
+            f[:, COL["mcos"]] = cos
+            if b > 1:
+                f[:, COL["memb"]] += weak_e - cos
+            if a > 1:
+                f[:, COL["memb"]] += weak_z - cos
+        return cos
+
+    def _pair_masks(self, kind: int, Q, K):
+        return self.pairs.get(kind, Q, K)
+
+    def _dictionary_features(self, f, P, a, S, b) -> None:
+        if self.pairs is None:  # no band given: every pair on demand
+            self.pairs = PairTable(*self._bit_sets(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        kind = 0
+        if self.lexicon is not None:
+            lx = self.lexicon
+            hits = np.zeros(len(S))
+            for t in range(b):  # English sentence s+t: its terms that some Chinese sentence of the bead translates
+                acc = self._pair_masks(0, P, S + t)
+                for q in range(1, a):
+                    acc |= self._pair_masks(0, P + q, S + t)
+                hits += popcount(acc).sum(axis=1)
+            denom = lx.e_count_cum[S + b] - lx.e_count_cum[S]
+            f[:, COL["lex"]] = hits / np.maximum(denom, 1.0)
+            words = lx.z_words_cum[P + a] - lx.z_words_cum[P]
+            covered = np.zeros(len(S))
+            for q in range(a):  # Chinese sentence p+q: its words that some English sentence of the bead covers
+                acc = self._pair_masks(1, P + q, S)
+                for t in range(1, b):
+                    acc |= self._pair_masks(1, P + q, S + t)
+                covered += popcount(acc).sum(axis=1)
+            f[:, COL["zlex"]] = np.where(words > 0, covered / np.maximum(words, 1.0), 0.0)
+            kind = 2
+        if self.anchors is not None:
+            an = self.anchors
+            hits = np.zeros(len(S))
+            miss = np.zeros(len(S))
+            for t in range(b):
+                acc = self._pair_masks(kind, P, S + t)
+                for q in range(1, a):
+                    acc |= self._pair_masks(kind, P + q, S + t)
+                hits += popcount(acc).sum(axis=1)
+                miss += an.e_nums[S + t] - popcount(acc & an.num_mask[S + t]).sum(axis=1)
+            nz = an.run_sizes(a)[P]
             f[:, COL["hit"]] = np.minimum(hits, 3.0)
-            f[:, COL["miss"]] = np.minimum(np.maximum(nz - hits, 0.0) + cm[idx + b] - cm[idx], 3.0)
+            f[:, COL["miss"]] = np.minimum(np.maximum(nz - hits, 0.0) + miss, 3.0)
+
+    def _bit_sets(self):
+        bits, zh_probes = [], []
+        if self.lexicon is not None:
+            bits += [self.lexicon.term_bits, self.lexicon.word_bits]
+            zh_probes += [False, True]
+        if self.anchors is not None:
+            bits.append(self.anchors.bits)
+            zh_probes.append(False)
+        return bits, zh_probes
