@@ -16,7 +16,7 @@ from typing import Callable
 from .core import lone, moves
 from .core.aligner import align
 from .core.calibrate import calibrate_beads
-from .core.embed import Encoder, load_encoder
+from .core.embed import CachedEncoder, Encoder, load_encoder
 from .core.options import AlignOptions
 from .core.vectors import one_blas_thread
 from .model import Alignment, Document
@@ -29,6 +29,8 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     called as sentences are embedded."""
     opt = options or AlignOptions()
     enc = encoder or load_encoder()
+    if not isinstance(enc, CachedEncoder):  # the move search's runs ask for the same spans again
+        enc = CachedEncoder(enc)
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
     vecs = enc.encode(zh + en, progress=progress)
     zv, ev = vecs[:len(zh)], vecs[len(zh):]

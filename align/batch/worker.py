@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
-from ..core.embed import Encoder, USEEncoder, load_encoder
+from ..core.embed import CachedEncoder, Encoder, USEEncoder, load_encoder
 from ..core.options import AlignOptions
 from ..errors import AlignError
 from ..io.document import load_document
@@ -99,37 +98,6 @@ def align_job(job: Job, settings: Settings, encoder: Encoder, doc: Document | No
 
 
 # ------------------------------------------------------------------ embedding across documents
-
-class CachedEncoder:
-    """Wraps an encoder: ``prime(texts)`` embeds many texts (of many documents) in one batched
-    call, longest first so that batches pad little; ``encode`` then answers from that cache and
-    embeds only what it has not seen. Vectors do not depend on the batch (checked to 1e-6)."""
-
-    def __init__(self, base: Encoder):
-        self.base = base
-        self.name = getattr(base, "name", "encoder")
-        self.cache: dict[str, np.ndarray] = {}
-
-    def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
-        todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
-        if todo:
-            vecs = self.base.encode(todo, progress=progress)
-            self.cache.update(zip(todo, vecs))
-
-    def encode(self, texts, progress=None) -> np.ndarray:
-        texts = list(texts)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if missing:
-            self.cache.update(zip(missing, self.base.encode(missing)))
-        if progress and texts:
-            progress(len(texts))
-        if not texts:
-            return self.base.encode([])
-        return np.stack([self.cache[t] for t in texts])
-
-    def clear(self) -> None:
-        self.cache.clear()
-
 
 def texts_to_embed(doc, max_bead: int = 5, spans: bool = True) -> list[str]:
     """The sentences of a document and (``spans``) every run of 2..max_bead consecutive sentences

@@ -165,3 +165,35 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
         else:
             _CACHE[key] = SentenceTransformerEncoder(model, device)
     return _CACHE[key]
+
+
+class CachedEncoder:
+    """Wraps an encoder with a cache by text: ``encode`` embeds only what it has not seen. The
+    pipeline keeps one per document (the aligner runs of the move search ask for the same spans
+    again); a batch's ``prime(texts)`` embeds many documents' texts in one batched call, longest
+    first so that batches pad little. Vectors do not depend on the batch (checked to 1e-6)."""
+
+    def __init__(self, base: Encoder):
+        self.base = base
+        self.name = getattr(base, "name", "encoder")
+        self.cache: dict[str, np.ndarray] = {}
+
+    def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
+        todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
+        if todo:
+            vecs = self.base.encode(todo, progress=progress)
+            self.cache.update(zip(todo, vecs))
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.base.encode(missing, progress=progress)))
+        if progress and len(texts) > len(missing):
+            progress(len(texts) - len(missing))
+        if not texts:
+            return self.base.encode([])
+        return np.stack([self.cache[t] for t in texts])
+
+    def clear(self) -> None:
+        self.cache.clear()
