@@ -297,6 +297,81 @@ def _edited(bead: ReviewBead, **changes) -> ReviewBead:
     return replace(bead, score=None, status="edited", **changes)
 
 
+def _confirm(beads: list[ReviewBead], i: int, edit: dict, op: str) -> None:
+    if beads[i].status == "confirmed":
+        raise EditError(f"bead {i + 1} is already confirmed")
+    beads[i] = replace(beads[i], status="confirmed")
+
+
+def _join(beads: list[ReviewBead], i: int, edit: dict, op: str) -> None:
+    """join: bead i and i+1 become one; link: the same for one Chinese-only and one English-only bead."""
+    if i + 1 >= len(beads):
+        raise EditError(f"cannot {op}: bead {i + 1} is the last one")
+    b, c = beads[i], beads[i + 1]
+    if op == "link":
+        kinds = {("zh" if x.zh_ids else "en") for x in (b, c) if not x.two_sided}
+        if b.two_sided or c.two_sided or kinds != {"zh", "en"}:
+            raise EditError(f"cannot link: beads {i + 1} and {i + 2} must be one Chinese-only and one "
+                            "English-only bead")
+    merged = _edited(b, zh_ids=tuple(sorted(b.zh_ids + c.zh_ids)), en_ids=tuple(sorted(b.en_ids + c.en_ids)),
+                     moved=(b.moved or c.moved) if op == "join" else False)
+    _need_contiguous(merged, op)
+    beads[i:i + 2] = [merged]
+
+
+def _split(beads: list[ReviewBead], i: int, edit: dict, op: str) -> None:
+    b = beads[i]
+    a = _int(edit, "zh_at", 0, len(b.zh_ids), "Chinese position")
+    e = _int(edit, "en_at", 0, len(b.en_ids), "English position")
+    first = _edited(b, zh_ids=b.zh_ids[:a], en_ids=b.en_ids[:e])
+    second = _edited(b, zh_ids=b.zh_ids[a:], en_ids=b.en_ids[e:])
+    if not (first.zh_ids or first.en_ids) or not (second.zh_ids or second.en_ids):
+        raise EditError(f"cannot split bead {i + 1} there: one part would be empty")
+    beads[i:i + 1] = [first, second]
+
+
+def _move(beads: list[ReviewBead], i: int, edit: dict, op: str) -> None:
+    b = beads[i]
+    side = _side(edit)
+    to = edit.get("to")
+    if to not in ("prev", "next"):
+        raise EditError("move: 'to' must be \"prev\" or \"next\"", 400)
+    ids = b.side(side)
+    if not ids:
+        raise EditError(f"cannot move: bead {i + 1} has no {_lang(side)} sentence")
+    j = i - 1 if to == "prev" else i + 1
+    if not 0 <= j < len(beads):
+        raise EditError(f"cannot move: bead {i + 1} has no {'previous' if to == 'prev' else 'next'} bead")
+    sid = ids[0] if to == "prev" else ids[-1]
+    target = beads[j]
+    beads[j] = _edited(target).with_side(side, tuple(sorted(target.side(side) + (sid,))))
+    _need_contiguous(beads[j], "move")
+    left = _edited(b).with_side(side, ids[1:] if to == "prev" else ids[:-1])
+    beads[i] = left
+    if not left.zh_ids and not left.en_ids:
+        del beads[i]
+
+
+def _unlink(beads: list[ReviewBead], i: int, edit: dict, op: str) -> None:
+    b = beads[i]
+    side = _side(edit)
+    sid = edit.get("id")
+    ids = b.side(side)
+    if sid not in ids or isinstance(sid, bool):
+        raise EditError(f"unlink: {_lang(side)} sentence {sid!r} is not in bead {i + 1}", 400)
+    if not b.two_sided and len(ids) == 1:
+        raise EditError(f"{_lang(side)} sentence #{sid} is already on its own")
+    if sid not in (ids[0], ids[-1]):
+        raise EditError(f"cannot unlink {_lang(side)} sentence #{sid}: it is inside the pair; split the "
+                        "pair first or unlink the sentences at its ends")
+    alone = _edited(ReviewBead((sid,), ()) if side == "zh" else ReviewBead((), (sid,)))
+    rest = _edited(b, moved=b.moved and len(ids) > 1).with_side(side, tuple(x for x in ids if x != sid))
+    beads[i:i + 1] = [alone, rest] if sid == ids[0] and len(ids) > 1 else [rest, alone]
+
+
+_EDITS = {"confirm": _confirm, "join": _join, "link": _join, "split": _split, "move": _move, "unlink": _unlink}
+
+
 def apply(review: Review, edit: dict) -> Review:
     """The review after ``edit`` (a dict: "op" and its arguments, see below), checked; or EditError.
 
@@ -333,70 +408,8 @@ def apply(review: Review, edit: dict) -> Review:
         check(new)
         return new
     beads = list(review.beads)
-    n = len(beads)
-    i = _int(edit, "bead", 0, n - 1, "bead")
-    b = beads[i]
-    if op == "confirm":
-        if b.status == "confirmed":
-            raise EditError(f"bead {i + 1} is already confirmed")
-        beads[i] = replace(b, status="confirmed")
-    elif op in ("join", "link"):
-        if i + 1 >= n:
-            raise EditError(f"cannot {op}: bead {i + 1} is the last one")
-        c = beads[i + 1]
-        if op == "link":
-            kinds = {("zh" if x.zh_ids else "en") for x in (b, c) if not x.two_sided}
-            if b.two_sided or c.two_sided or kinds != {"zh", "en"}:
-                raise EditError(f"cannot link: beads {i + 1} and {i + 2} must be one Chinese-only and one "
-                                "English-only bead")
-        merged = _edited(b, zh_ids=tuple(sorted(b.zh_ids + c.zh_ids)), en_ids=tuple(sorted(b.en_ids + c.en_ids)),
-                         moved=(b.moved or c.moved) if op == "join" else False)
-        _need_contiguous(merged, op)
-        beads[i:i + 2] = [merged]
-    elif op == "split":
-        a = _int(edit, "zh_at", 0, len(b.zh_ids), "Chinese position")
-        e = _int(edit, "en_at", 0, len(b.en_ids), "English position")
-        first = _edited(b, zh_ids=b.zh_ids[:a], en_ids=b.en_ids[:e])
-        second = _edited(b, zh_ids=b.zh_ids[a:], en_ids=b.en_ids[e:])
-        if not (first.zh_ids or first.en_ids) or not (second.zh_ids or second.en_ids):
-            raise EditError(f"cannot split bead {i + 1} there: one part would be empty")
-        beads[i:i + 1] = [first, second]
-    elif op == "move":
-        side = _side(edit)
-        to = edit.get("to")
-        if to not in ("prev", "next"):
-            raise EditError("move: 'to' must be \"prev\" or \"next\"", 400)
-        ids = b.side(side)
-        if not ids:
-            raise EditError(f"cannot move: bead {i + 1} has no {_lang(side)} sentence")
-        j = i - 1 if to == "prev" else i + 1
-        if not 0 <= j < n:
-            raise EditError(f"cannot move: bead {i + 1} has no {'previous' if to == 'prev' else 'next'} bead")
-        sid = ids[0] if to == "prev" else ids[-1]
-        target = beads[j]
-        moved_to = tuple(sorted(target.side(side) + (sid,)))
-        beads[j] = _edited(target).with_side(side, moved_to)
-        _need_contiguous(beads[j], "move")
-        rest = ids[1:] if to == "prev" else ids[:-1]
-        left = _edited(b).with_side(side, rest)
-        beads[i] = left
-        if not left.zh_ids and not left.en_ids:
-            del beads[i]
-    elif op == "unlink":
-        side = _side(edit)
-        sid = edit.get("id")
-        ids = b.side(side)
-        if sid not in ids or isinstance(sid, bool):
-            raise EditError(f"unlink: {_lang(side)} sentence {sid!r} is not in bead {i + 1}", 400)
-        if not b.two_sided and len(ids) == 1:
-            raise EditError(f"{_lang(side)} sentence #{sid} is already on its own")
-        if sid not in (ids[0], ids[-1]):
-            raise EditError(f"cannot unlink {_lang(side)} sentence #{sid}: it is inside the pair; split the "
-                            "pair first or unlink the sentences at its ends")
-        alone = ReviewBead((sid,), ()) if side == "zh" else ReviewBead((), (sid,))
-        alone = _edited(alone)
-        rest = _edited(b, moved=b.moved and len(ids) > 1).with_side(side, tuple(x for x in ids if x != sid))
-        beads[i:i + 1] = [alone, rest] if sid == ids[0] and len(ids) > 1 else [rest, alone]
+    i = _int(edit, "bead", 0, len(beads) - 1, "bead")
+    _EDITS[op](beads, i, edit, op)
     beads = [replace(x, moved=False) if x.moved and not x.two_sided else x for x in beads]
     new_history = (review.history + ({"op": op, "beads": [x.to_json() for x in review.beads]},))[-HISTORY_LIMIT:]
     new = replace(review, beads=tuple(beads), revision=review.revision + 1, history=new_history)

@@ -1,0 +1,185 @@
+"""Dictionary and anchor signals of sentence pairs, as bit masks.
+
+Each sentence's CC-CEDICT terms and number/name anchors (``align.core.lexical``) become
+integer items; for every (Chinese sentence, English sentence) pair in the DP's band a bit mask
+says which of the English sentence's items the Chinese one has (``ItemBits``, ``PairTable``),
+so the bead scorer (``align.core.features``) counts hits of a whole run of sentences with ORs
+and bit counts instead of Python set operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import lexical
+
+
+def cumsum0(values) -> np.ndarray:
+    """Prefix sums with a leading 0: the sum over [s, e) is c[e] - c[s]."""
+    return np.concatenate([[0.0], np.cumsum(values)])
+
+
+def popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each unsigned 64-bit integer."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x).astype(np.int64)
+    b = np.ascontiguousarray(x).view(np.uint8).reshape(x.shape + (8,))
+    return _POP8[b].sum(axis=-1).astype(np.int64)
+
+
+_POP8 = np.array([bin(k).count("1") for k in range(256)], dtype=np.int64)
+_PAIR_ENTRIES = 1 << 20  # probe entries expanded at a time by ``ItemBits.masks`` (memory)
+
+
+class ItemBits:
+    """Which items of a "probe" sentence another side's sentence holds, as bit masks.
+
+    ``probes[x]``: sentence x's items, each a collection of keys; ``sets[y]``: sentence y's keys.
+    Bit u of ``masks(X, Y)[t]`` (in 64-bit lanes) is set when item u of probe X[t] shares a key
+    with set Y[t]. Pairs are answered by one sorted-array join, vectorised over all pairs."""
+
+    def __init__(self, probes, sets):
+        vocab: dict = {}
+        sx, sk = [], []
+        for y, keys in enumerate(sets):
+            for key in keys:
+                sx.append(y)
+                sk.append(vocab.setdefault(key, len(vocab)))
+        self.ns = len(sets) + 1
+        self.codes = np.unique(np.array(sk, dtype=np.int64) * self.ns + np.array(sx, dtype=np.int64))
+        ex, epos, ekey = [], [], []
+        most = 1
+        for x, items in enumerate(probes):
+            most = max(most, len(items))
+            for u, keys in enumerate(items):
+                for key in keys:
+                    k = vocab.get(key)
+                    if k is not None:  # a key no set holds can never hit
+                        ex.append(x)
+                        epos.append(u)
+                        ekey.append(k)
+        self.lanes = (most + 63) // 64
+        counts = np.bincount(np.array(ex, dtype=np.int64), minlength=len(probes))
+        self.start = cumsum0(counts).astype(np.int64)
+        self.pos = np.array(epos, dtype=np.int64)
+        self.key = np.array(ekey, dtype=np.int64)
+
+    def masks(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(X), self.lanes), dtype=np.uint64)
+        if not len(X) or not len(self.codes):
+            return out
+        cnt = self.start[X + 1] - self.start[X]
+        ends = np.cumsum(cnt)
+        lo = 0
+        while lo < len(X):  # pairs in groups of about _PAIR_ENTRIES probe entries
+            base = ends[lo - 1] if lo else 0
+            hi = max(lo + 1, int(np.searchsorted(ends, base + _PAIR_ENTRIES, side="right")))
+            c = cnt[lo:hi]
+            pair = np.repeat(np.arange(lo, hi), c)
+            first = np.repeat(self.start[X[lo:hi]] - (np.cumsum(c) - c), c)
+            entry = first + np.arange(len(pair))
+            code = self.key[entry] * self.ns + Y[pair]
+            at = np.minimum(np.searchsorted(self.codes, code), len(self.codes) - 1)
+            hit = self.codes[at] == code
+            pos, pair = self.pos[entry[hit]], pair[hit]
+            np.bitwise_or.at(out, (pair, pos >> 6), np.left_shift(np.uint64(1), (pos & 63).astype(np.uint64)))
+            lo = hi
+        return out
+
+
+class Lexicon:
+    """CC-CEDICT signals of a document: each sentence's terms, once, and which terms of one side
+    a sentence of the other side translates (``ItemBits``)."""
+
+    def __init__(self, zh_texts, en_texts):
+        z_terms = [lexical.zh_terms(t) for t in zh_texts]
+        e_terms = [lexical.en_terms(t) for t in en_texts]
+        self.e_count_cum = cumsum0(np.array([len(t) for t in e_terms], dtype=float))
+        z_words = [lexical.zh_words(t) for t in zh_texts]
+        self.z_words_cum = cumsum0(np.array([len(w) for w in z_words], dtype=float))
+        e_stems = [frozenset(x.split("|", 1)[0] for x in t) for t in e_terms]
+        # English term u of sentence k is a hit for Chinese sentence q when its stem (or its name) is a term of q.
+        self.term_bits = ItemBits([[t.split("|", 1) for t in terms] for terms in e_terms], z_terms)
+        # Chinese word u of sentence q is covered by English sentence k when one of its stems occurs in k.
+        self.word_bits = ItemBits(z_words, e_stems)
+
+
+class Anchors:
+    """Number and name anchors of a document's sentences."""
+
+    def __init__(self, zh_texts, en_texts):
+        if lexical.is_chinese(zh_texts):
+            self.z_anch = [lexical.zh_anchors(t) for t in zh_texts]
+        else:  # two alphabetic languages: numbers only
+            self.z_anch = [lexical.en_anchors(t)[0] for t in zh_texts]
+        ea = [lexical.en_anchors(t) for t in en_texts]
+        e_items = [sorted(nums | names) for nums, names in ea]
+        self.bits = ItemBits([[(x,) for x in items] for items in e_items], self.z_anch)
+        self.e_nums = np.array([len(nums) for nums, _ in ea], dtype=float)
+        num_mask = np.zeros((len(ea), self.bits.lanes), dtype=np.uint64)
+        for k, ((nums, _), items) in enumerate(zip(ea, e_items)):
+            for u, x in enumerate(items):
+                if x in nums:
+                    num_mask[k, u >> 6] |= np.uint64(1) << np.uint64(u & 63)
+        self.num_mask = num_mask
+        self._sizes: dict[int, np.ndarray] = {}
+
+    def run_sizes(self, a: int) -> np.ndarray:
+        """For each start p: how many distinct anchors the Chinese run [p, p+a) holds."""
+        got = self._sizes.get(a)
+        if got is None:
+            got = self._sizes[a] = np.array([len(_union(self.z_anch, p, a))
+                                             for p in range(len(self.z_anch) - a + 1)], dtype=float)
+        return got
+
+
+def _union(items, p, a):
+    out = frozenset()
+    for k in range(p, p + a):
+        out |= items[k]
+    return out
+
+
+class PairTable:
+    """Bit masks of the sentence pairs (q, k) that beads in a band can hold, computed once: for each
+    Chinese sentence q the English sentences of a window (``windows``). Pairs outside are computed
+    on demand."""
+
+    def __init__(self, bits: list[ItemBits], zh_probes: list[bool], lo: np.ndarray, hi: np.ndarray):
+        self.bits, self.zh_probes, self.lo, self.hi = bits, zh_probes, lo, hi
+        width = np.maximum(hi - lo + 1, 0)
+        self.off = cumsum0(width).astype(np.int64)
+        Q = np.repeat(np.arange(len(lo)), width)
+        K = lo[Q] + (np.arange(len(Q)) - self.off[Q])
+        self.table = [self._direct(k, Q, K) for k in range(len(bits))]
+
+    def _direct(self, kind, Q, K):
+        return self.bits[kind].masks(Q, K) if self.zh_probes[kind] else self.bits[kind].masks(K, Q)
+
+    def get(self, kind: int, Q: np.ndarray, K: np.ndarray) -> np.ndarray:
+        inside = (Q < len(self.lo))
+        qc = np.minimum(Q, len(self.lo) - 1)
+        inside &= (K >= self.lo[qc]) & (K <= self.hi[qc])
+        if inside.all():
+            return self.table[kind][self.off[Q] + K - self.lo[Q]]
+        out = np.empty((len(Q), self.bits[kind].lanes), dtype=np.uint64)
+        out[inside] = self.table[kind][self.off[Q[inside]] + K[inside] - self.lo[Q[inside]]]
+        out[~inside] = self._direct(kind, Q[~inside], K[~inside])
+        return out
+
+
+def pair_windows(wins, types, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each Chinese sentence q, the English sentences [lo, hi] that a bead in the band pairs it with."""
+    lo_i = np.array([w[0] for w in wins])
+    hi_i = np.array([w[1] for w in wins])
+    amax = max((a for a, b in types if a and b), default=1)
+    bmax = max((b for a, b in types if a and b), default=1)
+    lo = np.full(n, m, dtype=np.int64)
+    hi = np.full(n, -1, dtype=np.int64)
+    for d in range(1, amax + 1):  # q is in a bead ending at row q + d
+        rows = np.arange(n) + d
+        ok = rows <= n
+        r = np.minimum(rows, n)
+        lo = np.where(ok, np.minimum(lo, lo_i[r] - bmax), lo)
+        hi = np.where(ok, np.maximum(hi, hi_i[r] - 1), hi)
+    return np.maximum(lo, 0), np.minimum(hi, m - 1)
