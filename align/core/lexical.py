@@ -115,6 +115,7 @@ def segment(text: str, longest: int = 6) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def zh_terms(text: str) -> frozenset[str]:
     """English stems that the Chinese sentence's words translate to, plus ``py:`` pinyin of
     every run of one to three characters (for names, matched against capitalised English words)."""
@@ -138,7 +139,8 @@ def zh_terms(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def zh_words(text: str) -> list[frozenset[str]]:
+@lru_cache(maxsize=100_000)  # the move search aligns a document several times
+def zh_words(text: str) -> tuple[frozenset[str], ...]:
     """The English stems of each Chinese word of two or more characters that CC-CEDICT knows
     (one set per word, in order): for the share of the Chinese side that the English covers."""
     out = []
@@ -147,10 +149,11 @@ def zh_words(text: str) -> list[frozenset[str]]:
             t = word_stems(w)
             if t:
                 out.append(t)
-    return out
+    return tuple(out)
 
 
-def en_terms(text: str) -> list[str]:
+@lru_cache(maxsize=100_000)  # the move search aligns a document several times
+def en_terms(text: str) -> tuple[str, ...]:
     """The English sentence's content words as stems; capitalised words also as ``py:`` names."""
     out = []
     for w in _EN_WORD.findall(text):
@@ -158,7 +161,7 @@ def en_terms(text: str) -> list[str]:
         if lw in _STOP or len(lw) < 2:
             continue
         out.append(stem(lw) + ("|py:" + lw.replace("-", "").replace("'", "") if w[0].isupper() else ""))
-    return out
+    return tuple(out)
 
 
 def en_hits(terms: list[str], zh: frozenset[str]) -> int:
@@ -187,6 +190,7 @@ def _num_key(value: float, pct: bool) -> str:
     return ("%" if pct else "#") + f"{value:.6g}"
 
 
+@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def zh_anchors(text: str) -> frozenset[str]:
     """Numbers (with 万/亿/% folded into the value) and Latin tokens of a Chinese sentence."""
     text = unicodedata.normalize("NFKC", text)
@@ -200,6 +204,7 @@ def zh_anchors(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def en_anchors(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(numbers, capitalised / acronym tokens) of an English sentence, keyed like ``zh_anchors``."""
     text = unicodedata.normalize("NFKC", text)

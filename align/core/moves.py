@@ -51,7 +51,7 @@ from ..model import Bead
 from .aligner import AlignRun, align
 from .embed import Encoder
 from .options import AlignOptions, MoveOptions
-from .vectors import BLOCK_CELLS, centred, heaviest_chain, top_k_of
+from .vectors import centred, heaviest_chain, top_k_of
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -105,10 +105,11 @@ def _smoothed_rows(sim: Similarity, lo: int, hi: int, opt: MoveOptions) -> np.nd
     return raw[lo - a:hi - a] + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
 
 
-def candidates(sim: Similarity, opt: MoveOptions, cells: int = BLOCK_CELLS) -> tuple[np.ndarray, np.ndarray]:
+def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each Chinese row's top-k English columns of the (smoothed) similarities: (indices, values).
 
-    Computed in row blocks of about ``cells`` cells: memory O((n + m)·k) plus one block.
+    Computed in row blocks (``vectors.row_blocks``, or of about ``cells`` cells): memory
+    O((n + m)·k) plus one block.
     """
     n, m = sim.shape
 
