@@ -140,13 +140,14 @@ def test_batch_writes_every_document_and_one_merged_corpus(releases, tmp_path, f
 def test_resume_skips_up_to_date_documents_and_force_redoes_them(releases, tmp_path, fake_encoder):
     out = tmp_path / "out"
     first = run(releases, out, fake_encoder, jobs=1)
-    corpus = (out / "corpus.csv").read_bytes()
+    corpus = {fmt: (out / f"corpus.{fmt}").read_bytes() for fmt in ("csv", "jsonl", "tmx")}
     calls = fake_encoder.calls
     second = run(releases, out, fake_encoder, jobs=1)
     assert {d.source: d.status for d in second.documents if d.status != "failed"} == \
         {d.source: "skipped" for d in first.documents if d.status != "failed"}
     assert fake_encoder.calls == calls  # nothing embedded again
-    assert (out / "corpus.csv").read_bytes() == corpus  # the corpus still holds every document
+    # the corpus still holds every document, byte for byte (JSONL scores to 4 decimals, as fresh)
+    assert {fmt: (out / f"corpus.{fmt}").read_bytes() for fmt in corpus} == corpus
     assert [d.pairs for d in second.documents] == [d.pairs for d in first.documents]
     # an input edited after its outputs: only that one is redone
     time.sleep(0.01)

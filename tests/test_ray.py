@@ -184,7 +184,7 @@ def test_ctrl_c_in_the_driver_leaves_finished_outputs_whole_and_a_rerun_resumes(
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     folder = three_releases(tmp_path / "in")
     out = tmp_path / "out"
-    formats = ["tmx", "csv"]  # (a resumed corpus.jsonl has the CSV's 3-decimal scores, in both engines)
+    formats = ["tmx", "csv", "jsonl"]  # a resumed corpus.jsonl keeps the 4-decimal scores (readback)
     with pytest.raises(KeyboardInterrupt):
         run(folder, out, "ray", progress=InterruptAfterFirst(), formats=formats)
     run(folder, tmp_path / "local", "local", formats=formats)

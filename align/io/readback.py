@@ -36,10 +36,27 @@ def read_back(outputs: list[Path], excel_safe: bool = False) -> list[Pair] | Non
     by_format = {p.suffix[1:]: p for p in outputs}
     for fmt in (f for f in prefer if f in by_format):
         try:
-            return _READERS[fmt](by_format[fmt].read_bytes(), excel_safe)
+            pairs = _READERS[fmt](by_format[fmt].read_bytes(), excel_safe)
         except Exception:  # noqa: BLE001 - an unreadable output: try the next, else redo the document
             continue
+        if fmt != "jsonl" and "jsonl" in by_format:
+            _finer_scores(pairs, by_format["jsonl"])
+        return pairs
     return None
+
+
+def _finer_scores(pairs: list[Pair], jsonl: Path) -> None:
+    """Two-sided pairs take their score from the JSONL (4 decimals; CSV, TSV and XLSX keep 3), so
+    that a resumed batch writes the same corpus as a fresh one. Nothing changes if it does not read."""
+    try:
+        finer = _pairs_from_jsonl(jsonl.read_bytes(), False)
+    except Exception:  # noqa: BLE001 - the coarser scores are still right to 3 decimals
+        return
+    if [(p.zh_ids, p.en_ids) for p in finer] != [(p.zh_ids, p.en_ids) for p in pairs]:
+        return
+    for p, f in zip(pairs, finer):
+        if p.two_sided and f.score is not None:
+            p.score = f.score
 
 
 def _kind(zh_ids, en_ids) -> str:
