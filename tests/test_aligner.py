@@ -166,3 +166,36 @@ def test_refine_embeds_a_shortlist_of_spans_not_the_whole_band():
         found[spans] = Counting.texts
         assert ([20], [20, 21]) in [(b.zh_ids, b.en_ids) for b in beads]
     assert found["refine"] < found["embed"] / 3
+
+
+def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encoder):
+    """The DP scores all beads of a type in one batch (dictionary and anchor bits per sentence pair
+    of the band, span similarities in blocks); a scorer without the band's tables, one bead at a
+    time, must give the very same features."""
+    from pathlib import Path
+
+    from align.core.aligner import prepare
+    from align.core.features import BeadScorer
+    from align.io.document import document_from_text
+
+    doc = document_from_text((Path(__file__).resolve().parents[1] / "data" / "sample-press.txt").read_text("utf-8"))
+    zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+    opt = AlignOptions(spans="sum")
+    problem = prepare(zh, en, fake_encoder, opt)
+    plain = BeadScorer(zh, en, fake_encoder, opt, fake_encoder.encode(zh), fake_encoder.encode(en))
+    checked = 0
+    for a, b in problem.types:
+        if not (a and b):
+            continue
+        cells = [(i, j) for i, (lo, hi) in enumerate(problem.wins) for j in range(lo, hi + 1) if i >= a and j >= b]
+        P = np.array([i - a for i, _ in cells])
+        S = np.array([j - b for _, j in cells])
+        if not len(P):
+            continue
+        batch, shown = problem.scorer.features(P, a, S, b)
+        for k in range(len(P)):
+            one, one_shown = plain.features(int(P[k]), a, np.array([S[k]]), b)
+            np.testing.assert_allclose(batch[k], one[0], rtol=0, atol=1e-6)
+            np.testing.assert_allclose(shown[k], one_shown[0], rtol=0, atol=1e-6)
+            checked += 1
+    assert checked > 100

@@ -157,6 +157,8 @@ class PairTable:
         return self.bits[kind].masks(Q, K) if self.zh_probes[kind] else self.bits[kind].masks(K, Q)
 
     def get(self, kind: int, Q: np.ndarray, K: np.ndarray) -> np.ndarray:
+        if not len(self.lo):  # no band: every pair on demand
+            return self._direct(kind, Q, K)
         inside = (Q < len(self.lo))
         qc = np.minimum(Q, len(self.lo) - 1)
         inside &= (K >= self.lo[qc]) & (K <= self.hi[qc])
