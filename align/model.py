@@ -37,7 +37,7 @@ class Bead:
     en_ids: list[int]
     score: float | None = None
     moved: bool = False  # its English stands out of the Chinese order (moves.order_marks)
-    raw: float | None = None  # the aligner's own score, before calibration (align.calibrate)
+    raw: float | None = None  # the aligner's own score, before calibration (align.core.calibrate)
     jump: int = 0  # English sentences between its English and its neighbours' (moves.order_marks)
 
     @property

@@ -371,7 +371,7 @@ def main():
           "(same windows and paragraphs, nothing moved, dropped or added).")
     print("Full pipeline on the raw files; text beads scored by score.py (strict F1, lax F1 in brackets);")
     print("pre-split: the usual MAC-Dev index-bead F1 on the gold sentences.\n")
-    print("Modes: aligner only = align.aligner.align as is; monotonic = --monotonic (plus lone sentences "
+    print("Modes: aligner only = --monotonic without reattaching lone sentences; monotonic = --monotonic (plus lone sentences "
           "reattached); moves = the default.\n")
     print("| mode | variants | control | untouched raw | untouched pre-split | beads marked moved | seconds |")
     print("|---|---|---|---|---|---|---|")

@@ -1,6 +1,6 @@
 """Shared test fixtures: a fast, deterministic fake sentence encoder.
 
-``FakeEncoder`` follows ``align.embed.Encoder``: it maps each text to a fixed
+``FakeEncoder`` follows ``align.core.embed.Encoder``: it maps each text to a fixed
 unit vector derived from a hash of the text (same text → same vector, in every
 process), so tests of everything around the encoder run in microseconds and
 give byte-identical results. It knows nothing of meaning: use it to test

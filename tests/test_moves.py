@@ -1,4 +1,4 @@
-"""Moved, missing and added paragraphs (align.moves), calibrated scores, --min-score and --monotonic."""
+"""Moved, missing and added paragraphs (align.core.moves), calibrated scores, --min-score and --monotonic."""
 
 from __future__ import annotations
 

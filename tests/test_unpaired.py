@@ -60,7 +60,7 @@ def assert_pairs(result, pairs):
 def test_an_english_only_about_section_between_paragraphs_stays_unaligned(monotonic):
     en = "\n\n".join(EN_PARAS[:2] + [ABOUT] + EN_PARAS[2:])
     result = api.align_pair(ZH, en, monotonic=monotonic)
-    assert_pairs(result, PAIRS)  # before align.unpaired: "The institute signed" came as 1-3 with two About sentences
+    assert_pairs(result, PAIRS)  # before align.core.lone: "The institute signed" came as 1-3 with two About sentences
     lone = [texts(result, b)[1][0] for b in result.beads if not b.zh_ids]
     assert len(lone) == ABOUT_SENTENCES and lone[0].startswith("About Tsinghua")
     assert all(b.score is not None for b in result.beads)

@@ -8,7 +8,7 @@
 * ``export(review_path, formats, out_dir, confirmed_only=False)`` — write NAME.tmx, NAME.csv, …
 
 The modules: ``store`` (the file format, the edits and their checks), ``server`` (the app),
-``exports`` (the corrected memory through align.write); the page is in ``static/``.
+``exports`` (the corrected memory through align.io.write); the page is in ``static/``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exporting a review: the corrected memory as TMX, CSV, TSV, JSONL or XLSX, through align.write.
+"""Exporting a review: the corrected memory as TMX, CSV, TSV, JSONL or XLSX, through align.io.write.
 
 Each pair carries its review status (TMX prop ``x-status``, a ``status`` column elsewhere);
 ``confirmed_only`` keeps the pairs a reviewer confirmed and nothing else.
