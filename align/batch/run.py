@@ -284,7 +284,7 @@ def _run_parallel(jobs, todo, settings, cached, n_workers, bar, finish) -> dict[
     ctx = mp.get_context("fork")
     q = ctx.SimpleQueue()
     _WORKER["encoder"], _WORKER["settings"] = cached, settings
-    try:  # warm the splitters and the dictionary once, before the fork
+    try:  # warm the splitters once, before the fork
         document_from_text("预热。\n\nWarm up.")
     except Exception:  # noqa: BLE001
         pass
