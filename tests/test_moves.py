@@ -407,3 +407,23 @@ def test_a_document_too_long_for_more_tries_still_checks_a_move_against_the_real
     tight = AlignOptions(budget=1)  # budget / (n + m) is 0 runs: as for a document of 20,000 sentences
     assert pairs_of(run(zh, en, options=tight), zh, en) == [([k], [k]) for k in zh]
     assert pairs_of(run(zh, zh, options=tight), zh, zh) == pairs_of(run(zh, zh, monotonic=True), zh, zh)
+
+
+def test_a_long_documents_calibration_competitors_come_from_near_the_bead():
+    """In a long document a bead's best competitor is searched within a window of sentences around
+    it (linear time): the same as every key in that window, best first; all keys in a short one."""
+    from align.core.calibrate import near_top
+
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((600, 8)).astype(np.float32)
+    keys = rng.standard_normal((700, 8)).astype(np.float32)
+    lo = np.sort(rng.integers(0, 690, 600))
+    hi = lo + rng.integers(0, 3, 600)
+    idx, sims = near_top(q, keys, 3, lo, hi, window=50)
+    for r in range(0, 600, 37):
+        block = slice((r // 256) * 256, min(600, (r // 256) * 256 + 256))
+        a, b = max(0, lo[block].min() - 50), min(700, hi[block].max() + 51)
+        want = np.argsort(-(keys[a:b] @ q[r]), kind="stable")[:3] + a
+        assert list(idx[r]) == list(want)
+    full = near_top(q[:10], keys[:90], 3, lo[:10], hi[:10], window=50)  # 90 keys <= 2 x 50: all of them
+    np.testing.assert_array_equal(full[0], np.argsort(-(q[:10] @ keys[:90].T), axis=1, kind="stable")[:, :3])

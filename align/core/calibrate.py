@@ -46,11 +46,35 @@ def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[int]) -> float
     return -1.0
 
 
+COMPETITORS = 2000  # sentences either side of a bead searched for its best competitor (a shorter side: all)
+_BEADS_PER_BLOCK = 256
+
+
+def near_top(queries: np.ndarray, keys: np.ndarray, k: int, lo: np.ndarray, hi: np.ndarray,
+             window: int = COMPETITORS):
+    """Each query's k most similar keys, best first, among the keys from ``window`` before to
+    ``window`` after the range [lo, hi] of its block of queries (queries come in document order);
+    all keys when there are at most 2 × window of them. Time stays linear in a long document
+    (every key against every query is quadratic)."""
+    if len(keys) <= 2 * window:
+        return top_k(queries, keys, k, best_first=True)
+    idx = np.zeros((len(queries), k), dtype=np.int64)
+    sims = np.zeros((len(queries), k), dtype=np.result_type(queries, keys))
+    for s in range(0, len(queries), _BEADS_PER_BLOCK):
+        t = min(len(queries), s + _BEADS_PER_BLOCK)
+        a = max(0, int(lo[s:t].min()) - window)
+        b = min(len(keys), int(hi[s:t].max()) + window + 1)
+        got_i, got_s = top_k(queries[s:t], keys[a:b], k, best_first=True)
+        idx[s:t], sims[s:t] = got_i + a, got_s
+    return idx, sims
+
+
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
     """One feature row per bead: two-sided [raw, margin, size, moved, log(1 + jump)], one-sided [best cos].
 
     Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
-    competitor outside a bead is among the top (bead size + 1) sentences of the other language.
+    competitor outside a bead is among the top (bead size + 1) sentences of the other language
+    (within ``COMPETITORS`` sentences of the bead in a long document).
     """
     z, e = centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs))
     two = [b for b in beads if b.two_sided]
@@ -58,8 +82,12 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
     ev = np.array([unit(e[b.en_ids].sum(axis=0)) for b in two]).reshape(len(two), e.shape[1] if e.ndim == 2 else 0)
     k_e = max((len(b.en_ids) for b in two), default=0) + 1
     k_z = max((len(b.zh_ids) for b in two), default=0) + 1
-    ze_idx, ze_sim = top_k(zv, e, k_e, best_first=True)  # each bead's Chinese side against all English sentences
-    ez_idx, ez_sim = top_k(ev, z, k_z, best_first=True)  # and its English side against all Chinese sentences
+    en_lo = np.array([min(b.en_ids) for b in two], dtype=np.int64)
+    en_hi = np.array([max(b.en_ids) for b in two], dtype=np.int64)
+    zh_lo = np.array([min(b.zh_ids) for b in two], dtype=np.int64)
+    zh_hi = np.array([max(b.zh_ids) for b in two], dtype=np.int64)
+    ze_idx, ze_sim = near_top(zv, e, k_e, en_lo, en_hi)  # each bead's Chinese side against the English sentences
+    ez_idx, ez_sim = near_top(ev, z, k_z, zh_lo, zh_hi)  # and its English side against the Chinese sentences
     lone_z = [b.zh_ids[0] for b in beads if not b.two_sided and b.zh_ids]
     lone_e = [b.en_ids[0] for b in beads if not b.two_sided and not b.zh_ids and b.en_ids]
     best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
