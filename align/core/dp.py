@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .features import NEG, BeadScorer
+from .vectors import cumsum0
 
 _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
 
@@ -131,7 +132,7 @@ def _insertions(best: np.ndarray, back: np.ndarray, lone: np.ndarray | None, lo:
     if lone is None:
         c = np.arange(hi - lo + 1) * ins_w
     else:
-        c = np.concatenate([[0.0], np.cumsum(np.where(lone[lo:hi], 0.0, ins_w))])
+        c = cumsum0(np.where(lone[lo:hi], 0.0, ins_w))
     run = np.maximum.accumulate(best - c) + c
     ins = run > best + 1e-12
     ins[0] = False

@@ -29,10 +29,10 @@ import re
 import numpy as np
 
 from . import lexical
-from .signals import Anchors, Lexicon, PairTable, cumsum0, pair_windows, popcount
+from .signals import Anchors, Lexicon, PairTable, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import centred, length_penalty, top_k, unit_rows
+from .vectors import centred, cumsum0, length_penalty, top_k, unit_rows
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}

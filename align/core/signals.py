@@ -12,11 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import lexical
-
-
-def cumsum0(values) -> np.ndarray:
-    """Prefix sums with a leading 0: the sum over [s, e) is c[e] - c[s]."""
-    return np.concatenate([[0.0], np.cumsum(values)])
+from .vectors import cumsum0
 
 
 def popcount(x: np.ndarray) -> np.ndarray:

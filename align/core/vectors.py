@@ -7,7 +7,7 @@
   ``BLOCK_CELLS`` cells, so memory stays linear in the document size; never the n×m matrix.
 * ``heaviest_chain`` — the heaviest chain of points strictly increasing in both coordinates
   (the aligner's first path, the move finder's main stream).
-* ``length_penalty`` — Bertalign's log2(1 + shorter/longer).
+* ``length_penalty`` — Bertalign's log2(1 + shorter/longer); ``cumsum0`` — prefix sums for span sums.
 * ``one_blas_thread`` — matrix products on one BLAS thread while aligning.
 """
 
@@ -140,6 +140,11 @@ def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[f
         out.append(cur)
         cur = back[cur]
     return out[::-1]
+
+
+def cumsum0(values) -> np.ndarray:
+    """Prefix sums with a leading 0: the sum over [s, e) is c[e] - c[s]."""
+    return np.concatenate([[0.0], np.cumsum(values)])
 
 
 def length_penalty(a, b):
