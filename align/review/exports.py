@@ -8,19 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
-from ..io.write import FORMATS, TmxOptions, atomic_write, check_outputs, render
+from ..io.write import OutputOptions, TmxOptions, atomic_write, check_outputs, render
 from .store import Review, load
 
 DEFAULT_FORMATS = ("tmx", "csv")
 
 
 def check_formats(formats) -> list[str]:
-    formats = [f.strip().lower() for f in formats if f and f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise InputError(f"unknown format {bad[0] if bad else ''!r}; choose from {', '.join(FORMATS)}")
-    return formats
+    """The formats asked for ("TMX", " csv"), checked as every output's are (``OutputOptions``)."""
+    return OutputOptions([f.strip().lower() for f in formats if f and f.strip()]).formats
 
 
 def export_bytes(review: Review, fmt: str, confirmed_only: bool = False, tmx: TmxOptions | None = None) -> bytes:
