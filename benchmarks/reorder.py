@@ -42,6 +42,7 @@ from align.core.options import AlignOptions, LoneOptions  # noqa: E402
 from align.io.document import load_document  # noqa: E402
 from align.pipeline import align_document  # noqa: E402
 from align.core.calibrate import features, fit_logistic  # noqa: E402
+from align.core.compose import Parts  # noqa: E402
 from align.core.embed import load_encoder  # noqa: E402
 from align.io.write import OutputOptions, write_alignment  # noqa: E402
 
@@ -64,40 +65,55 @@ BOILER_ZH = [
 
 
 class CachedEncoder:
-    """The default encoder with a disk cache keyed by text (vectors are deterministic)."""
+    """The default encoder with a disk cache keyed by text (vectors are deterministic). It keeps
+    each text's composition parts too (``encode_parts``/``runs``), as the default encoder does."""
+
+    FIELDS = ("vecs", "full", "bos", "eos", "tokens")
 
     def __init__(self, cache: Path):
         self.inner = load_encoder()
         self.name = self.inner.name
         self.path = cache
         cache.mkdir(parents=True, exist_ok=True)
-        self.mem: dict[str, np.ndarray] = {}
-        f = cache / "vecs.npz"
+        self.mem: dict[str, tuple] = {}  # key -> (vec, full, bos, eos, tokens)
+        f = cache / "parts.npz"
         if f.exists():
             data = np.load(f)
-            self.mem = dict(zip(data["keys"].tolist(), data["vecs"]))
+            self.mem = dict(zip(data["keys"].tolist(), zip(*(data[k] for k in self.FIELDS))))
         self.dirty = False
 
     @staticmethod
     def key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
-    def encode(self, texts, progress=None):
+    def _rows(self, texts):
         keys = [self.key(t) for t in texts]
         todo = sorted({(k, t) for k, t in zip(keys, texts) if k not in self.mem})
         if todo:
-            vecs = self.inner.encode([t for _, t in todo])
-            for (k, _), v in zip(todo, vecs):
-                self.mem[k] = v
+            vecs, parts = self.inner.encode_parts([t for _, t in todo])
+            for (k, _), v, row in zip(todo, vecs, parts.rows()):
+                self.mem[k] = (v, *row)
             self.dirty = True
+        return [self.mem[k] for k in keys]
+
+    def encode(self, texts, progress=None):
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        return np.stack([self.mem[k] for k in keys])
+        return np.stack([r[0] for r in self._rows(texts)])
+
+    def encode_parts(self, texts, progress=None):
+        rows = self._rows(texts)
+        return self.encode(texts), Parts.stack([r[1:] for r in rows])
+
+    def runs(self, parts, a, starts=None):
+        return self.inner.runs(parts, a, starts)
 
     def save(self):
         if self.dirty:
             keys = list(self.mem)
-            np.savez(self.path / "vecs.npz", keys=np.array(keys), vecs=np.stack([self.mem[k] for k in keys]))
+            cols = list(zip(*(self.mem[k] for k in keys)))
+            np.savez(self.path / "parts.npz", keys=np.array(keys),
+                     **{name: np.stack(col) for name, col in zip(self.FIELDS, cols)})
             self.dirty = False
 
 

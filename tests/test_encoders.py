@@ -74,3 +74,55 @@ def test_e5_small_from_its_pip_package_aligns_the_sample():
     use = align_file(sample)
     same = {(tuple(b.zh_ids), tuple(b.en_ids)) for b in e5.beads} & {(tuple(b.zh_ids), tuple(b.en_ids)) for b in use.beads}
     assert len(same) >= 0.8 * len(use.beads)  # the two encoders agree on nearly every pair
+
+
+# Our own sentences: a short release, in order, with a sentence that the English splits in two.
+RUN_ZH = ["论坛于周二在北京开幕，来自三十个国家的代表出席。", "会议讨论了城市交通和清洁能源。",
+          "组委会表示，明年的论坛将在上海举行。", "本届论坛共举办了十二场分论坛。"]
+RUN_EN = ["The forum opened in Beijing on Tuesday.", "Delegates from thirty countries attended.",
+          "The meeting discussed urban transport and clean energy.",
+          "The organisers said next year's forum would be held in Shanghai."]
+
+
+def test_composed_sentence_embeddings_are_the_encoders_own():
+    enc = USEEncoder()
+    vecs, parts = enc.encode_parts(RUN_ZH + RUN_EN)
+    assert np.abs(vecs - enc.encode(RUN_ZH + RUN_EN)).max() < 1e-6
+    assert len(parts.tokens) == 8
+
+
+def test_a_composed_run_is_close_to_the_embedding_of_its_joined_text():
+    enc = USEEncoder()
+    for texts, joiner in ((RUN_ZH, "".join), (RUN_EN, " ".join)):
+        vecs, parts = enc.encode_parts(texts)
+        for a in (2, 3):
+            runs = enc.runs(parts, a)
+            assert runs.shape == (len(texts) - a + 1, 512)
+            real = enc.encode([joiner(texts[s:s + a]) for s in range(len(texts) - a + 1)])
+            composed = np.sum(runs * real, axis=1)
+            summed = np.sum(real * (lambda u: u / np.linalg.norm(u, axis=1, keepdims=True))(
+                np.stack([vecs[s:s + a].sum(axis=0) for s in range(len(texts) - a + 1)])), axis=1)
+            assert composed.min() > 0.93
+            assert composed.mean() > summed.mean()  # closer than the sum of the sentences' embeddings
+
+
+def test_the_aligner_encodes_each_sentence_once_and_no_joined_spans():
+    from align.io.document import document_from_text
+    from align.pipeline import align_document
+
+    class Counting(USEEncoder):
+        texts: list[str] = []
+
+        def encode_parts(self, texts, progress=None):
+            Counting.texts += list(texts)
+            return super().encode_parts(texts, progress)
+
+        def encode(self, texts, progress=None):
+            Counting.texts += list(texts)
+            return super().encode(texts, progress)
+
+    text = "".join(RUN_ZH) + "\n\n" + " ".join(RUN_EN) + "\n"
+    result = align_document(document_from_text(text, "run"), encoder=Counting())
+    assert sorted(Counting.texts) == sorted(RUN_ZH + RUN_EN)
+    pairs = [(p.zh, p.en) for p in result.pairs]
+    assert (RUN_ZH[0], " ".join(RUN_EN[:2])) in pairs  # the 1-2 bead, scored from a composed run

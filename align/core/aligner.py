@@ -8,10 +8,12 @@ Two passes, as in Bertalign (Liu & Zhu 2022), with a richer bead score:
 2. *Beads* (``align.core.dp``): dynamic programming over a band around that path with beads
    up to 1-6 / 5-1 (and 2-2, 2-3, 3-2, 2-4, 3-3), insertions and deletions, maximising the
    sum of the beads' scores (``align.core.features``: a weighted sum of signals fitted on
-   MAC-Dev). By default (``spans="refine"``) a first pass with summed sentence embeddings
-   shortlists the multi-sentence beads that come close to the best one at the path's bead
-   boundaries, only those sides are embedded for real, and the DP runs again (``"sum"``:
-   sums only, fastest; ``"embed"``: every side in the band embedded, several times slower).
+   MAC-Dev). A multi-sentence side's embedding is, by default (``spans="compose"``), composed
+   from its sentences' by the encoder (USE: ``align.core.compose``; one DP pass, no text
+   encoded twice). With an encoder that cannot compose, ``"refine"``: a first pass with summed
+   sentence embeddings shortlists the multi-sentence beads that come close to the best one
+   at the path's bead boundaries, only those sides are embedded for real, and the DP runs
+   again (``"sum"``: sums only; ``"embed"``: every side in the band embedded, slowest).
 
 Sentences known to have no counterpart (``lone_zh``/``lone_en``, from ``align.core.lone``)
 are kept out of every two-sided bead and cost nothing one-sided; the length ratio is then
@@ -175,7 +177,7 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     scorer, wins, types = problem.scorer, problem.wins, problem.types
     if scorer.z.vecs is not None and opt.spans == "embed":
         _embed_all_spans(problem)
-    if scorer.z.vecs is not None and opt.spans == "refine":
+    if scorer.z.vecs is not None and (opt.spans == "refine" or opt.spans == "compose" and not scorer.z.composed):
         first: Pass = best_path(scorer, n, m, wins, types, keep_scores=True)
         need_both(scorer.z, scorer.e, *shortlist(scorer, wins, types, first, opt.refine_margin))
     final = best_path(scorer, n, m, wins, types)

@@ -51,7 +51,8 @@ def _in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str], batc
 
 
 class USEEncoder:
-    """Multilingual USE v3 (numpy), loaded once on first use."""
+    """Multilingual USE v3 (numpy), loaded once on first use. It can also embed runs of
+    sentences from their sentences' ``Parts`` (``encode_parts``, ``runs``: ``align.core.compose``)."""
 
     name = DEFAULT_MODEL
     batch_size = 256
@@ -59,6 +60,7 @@ class USEEncoder:
     def __init__(self, threads: int | None = None):
         self.threads = threads or os.cpu_count() or 1
         self._model = None
+        self._composer = None
 
     def _load(self):
         if self._model is None:
@@ -74,6 +76,40 @@ class USEEncoder:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         return _in_batches(self._load().encode, texts, self.batch_size, progress)
+
+    def _composed(self):
+        if self._composer is None:
+            from .compose import Composer
+
+            self._composer = Composer(self._load()._model)
+        return self._composer
+
+    def encode_parts(self, texts: list[str], progress: Progress | None = None):
+        """``encode``'s embeddings (the same to float rounding) and the texts' ``Parts``."""
+        from .compose import Parts
+
+        comp, vecs, parts = self._composed(), [], []
+        limit = comp.be._threadpool
+        for i in range(0, len(texts), self.batch_size):
+            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
+            if limit is None:
+                v, p = comp.encode(batch)
+            else:
+                with limit(limits=self.threads, user_api="blas"):
+                    v, p = comp.encode(batch)
+            vecs.append(v)
+            parts.append(p)
+            if progress:
+                progress(len(batch))
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32), Parts.stack([])
+        return (_normalise(np.vstack(vecs)),
+                Parts(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("full", "bos", "eos", "tokens"))))
+
+    def runs(self, parts, a: int, starts=None) -> np.ndarray:
+        """Unit embeddings of the runs of ``a`` consecutive sentences (at ``starts``; default all),
+        composed from ``parts``."""
+        return self._composed().runs(parts, a, starts)
 
 
 class E5Encoder:
@@ -169,31 +205,78 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
 
 class CachedEncoder:
     """Wraps an encoder with a cache by text: ``encode`` embeds only what it has not seen. The
-    pipeline keeps one per document (the aligner runs of the move search ask for the same spans
+    pipeline keeps one per document (the aligner runs of the move search ask for the same texts
     again); a batch's ``prime(texts)`` embeds many documents' texts in one batched call, longest
-    first so that batches pad little. Vectors do not depend on the batch (checked to 1e-6)."""
+    first so that batches pad little. Vectors do not depend on the batch (checked to 1e-6).
+
+    With an encoder that composes runs (``encode_parts``: USE), the cache keeps each text's
+    ``Parts`` too, and ``runs`` gives the aligner every run's embedding without encoding it;
+    ``composes`` says whether it can."""
 
     def __init__(self, base: Encoder):
         self.base = base
         self.name = getattr(base, "name", "encoder")
         self.cache: dict[str, np.ndarray] = {}
+        self.part_rows: dict[str, tuple] = {}
+        self.run_rows: dict[tuple[str, ...], np.ndarray] = {}
+        self.composes = hasattr(base, "encode_parts")
+
+    def _fill(self, todo: list[str], progress) -> None:
+        if self.composes:
+            vecs, parts = self.base.encode_parts(todo, progress=progress)
+            self.part_rows.update(zip(todo, parts.rows()))
+        else:
+            vecs = self.base.encode(todo, progress=progress)
+        self.cache.update(zip(todo, vecs))
 
     def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
         todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
         if todo:
-            vecs = self.base.encode(todo, progress=progress)
-            self.cache.update(zip(todo, vecs))
+            self._fill(todo, progress)
 
     def encode(self, texts, progress=None) -> np.ndarray:
         texts = list(texts)
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
-            self.cache.update(zip(missing, self.base.encode(missing, progress=progress)))
+            self._fill(missing, progress)
         if progress and len(texts) > len(missing):
             progress(len(texts) - len(missing))
         if not texts:
             return self.base.encode([])
         return np.stack([self.cache[t] for t in texts])
 
+    def parts(self, texts):
+        """The texts' ``Parts`` (embedding what is missing), or None if the encoder cannot compose."""
+        if not self.composes:
+            return None
+        from .compose import Parts
+
+        texts = list(texts)
+        if any(t not in self.part_rows for t in texts):
+            self._fill([t for t in dict.fromkeys(texts) if t not in self.part_rows], None)
+        return Parts.stack([self.part_rows[t] for t in texts])
+
+    def runs(self, texts: list[str], a: int) -> np.ndarray:
+        """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows),
+        kept by the run's texts (the move search's aligner runs meet the same runs again)."""
+        keys = [tuple(texts[s:s + a]) for s in range(len(texts) - a + 1)]
+        missing = [k for k in dict.fromkeys(keys) if k not in self.run_rows]
+        if missing:
+            parts = self.parts([t for k in missing for t in k])
+            self.run_rows.update(zip(missing, self.base.runs(parts, a, np.arange(0, len(missing) * a, a))))
+        if not keys:
+            return np.zeros((0, 512), dtype=np.float32)
+        return np.stack([self.run_rows[k] for k in keys])
+
+    def joined(self, groups, joiner: Callable[[list[str]], str]) -> np.ndarray:
+        """The embedding of each group of sentences as one text, as the aligner embeds a bead's
+        side: composed from the sentences' parts where the encoder can, else the joined text."""
+        groups = [list(g) for g in groups]
+        if not self.composes:
+            return self.encode([joiner(g) for g in groups])
+        return np.stack([self.runs(g, len(g))[0] if len(g) > 1 else self.encode(g)[0] for g in groups])
+
     def clear(self) -> None:
         self.cache.clear()
+        self.part_rows.clear()
+        self.run_rows.clear()

@@ -3,8 +3,10 @@
 The signals (``FEATURES``, one column each, addressed by name through ``COL``):
 
 * ``cos`` — the cosine of the embeddings of the two sides (document-centred). A
-  multi-sentence side is the normalised sum of its sentence embeddings, or its own
-  embedding where the aligner asked for one (``spans="refine"``/``"embed"``);
+  multi-sentence side's embedding is composed from its sentences' by the encoder
+  (``spans="compose"``, the default with USE: ``align.core.compose``), or the normalised sum
+  of its sentence embeddings, or its own embedding where the aligner asked for one
+  (``spans="refine"``, the default with other encoders, or ``"embed"``);
 * ``len`` — the squared log ratio of Chinese to English characters, against the document's
   own ratio;
 * ``lex`` / ``zlex`` (Chinese side only) — the share of English content words that a
@@ -98,6 +100,7 @@ class Side:
         self.paras = np.asarray(paras) if paras is not None and len(paras) == len(texts) else None
         self.lone: np.ndarray | None = None  # mask of sentences with no counterpart (set_lone)
         self.lone_cum: np.ndarray | None = None
+        self._runs = self._composed = None  # compose_runs
 
     def set_lone(self, ids) -> None:
         self.lone = self.lone_cum = None
@@ -112,11 +115,29 @@ class Side:
     def _centre(self, vecs):
         return centred(vecs, self.mean) if self.mean is not None else vecs
 
+    @property
+    def composed(self) -> bool:
+        """Whether runs' embeddings come from the encoder's composition (``compose_runs``)."""
+        return self._runs is not None
+
+    def compose_runs(self, runs) -> None:
+        """Take runs' embeddings from the encoder's composition (``runs(texts, a)``) instead of sums."""
+        self._runs, self._composed = runs, {}
+
     def summed(self, lo: int, hi: int, a: int) -> np.ndarray:
-        """Embeddings of the runs [s, s+a) for the starts lo <= s < hi, from summed sentence embeddings
-        (rows of starts past the end are zero)."""
+        """Embeddings of the runs [s, s+a) for the starts lo <= s < hi, from summed sentence embeddings,
+        or composed by the encoder (``compose_runs``); rows of starts past the end are zero."""
         if a == 1:
             return self.vecs[lo:hi]
+        if self._runs is not None:
+            table = self._composed.get(a)
+            if table is None:
+                table = self._composed[a] = self._centre(self._runs(self.texts, a))
+            out = np.zeros((hi - lo, table.shape[1]), dtype=np.float32)
+            top = min(hi, len(table))
+            if top > lo:
+                out[:top - lo] = table[lo:top]
+            return out
         top = min(hi, len(self.texts) - a + 1)
         acc = np.zeros((hi - lo, self.raw.shape[1]), dtype=np.float32)
         if top > lo:
@@ -185,6 +206,9 @@ class BeadScorer:
             zh_vecs, en_vecs = centred(zh_vecs, zh_mean), centred(en_vecs, en_mean)
         self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
         self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)
+        if zh_vecs is not None and opt.spans == "compose" and getattr(encoder, "composes", False):
+            self.z.compose_runs(encoder.runs)
+            self.e.compose_runs(encoder.runs)
         self.full_ratio = self.z.cum[-1] / max(self.e.cum[-1], 1.0)  # Chinese characters per English character
         self.ratio = self.full_ratio  # the same without the lone sentences (set_lone)
         w = dict(COSINE_WEIGHTS if opt.scorer == "cosine" else WEIGHTS)

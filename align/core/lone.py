@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 
 from ..model import Bead, chinese_order
-from .embed import Encoder
+from .embed import CachedEncoder, Encoder
 from .options import LoneOptions
 from .vectors import best_both, centred, length_penalty, top_k, unit
 
@@ -275,7 +275,7 @@ class _Joined:
 
     def __init__(self, zh_texts, en_texts, encoder: Encoder, zh_vecs, en_vecs):
         self.texts = {"zh": zh_texts, "en": en_texts}
-        self.encoder = encoder
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.means = {"zh": zh_vecs.mean(axis=0), "en": en_vecs.mean(axis=0)}
         self.chars = {lang: [len("".join(t.split())) for t in self.texts[lang]] for lang in self.texts}
         self.ratio = sum(self.chars["zh"]) / max(sum(self.chars["en"]), 1)  # Chinese characters per English one
@@ -287,9 +287,10 @@ class _Joined:
 
     def before_after(self, lang: str, ids, merged, oth) -> tuple[float, float]:
         other = "en" if lang == "zh" else "zh"
-        vecs = self.encoder.encode([self.joiners[lang](self.texts[lang][i] for i in ids),
-                                    self.joiners[lang](self.texts[lang][i] for i in merged),
-                                    self.joiners[other](self.texts[other][i] for i in oth)])
+        join = self.encoder.joined
+        texts = self.texts
+        vecs = np.concatenate([join([[texts[lang][i] for i in ids], [texts[lang][i] for i in merged]], self.joiners[lang]),
+                               join([[texts[other][i] for i in oth]], self.joiners[other])])
         o = unit(vecs[2] - self.means[other])
         lo = self.length(other, oth)
         before = float(unit(vecs[0] - self.means[lang]) @ o) * float(length_penalty(self.length(lang, ids), lo))

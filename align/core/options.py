@@ -62,7 +62,9 @@ class AlignOptions:
     window: int = 5  # search window around the first path, in sentences
     skip: float = -0.1  # score of an insertion or deletion (scorer="cosine" only)
     center: bool = True  # subtract each side's mean embedding (per document)
-    spans: str = "refine"  # multi-sentence sides: "sum" of sentence embeddings, "embed" each, "refine" shortlisted
+    # multi-sentence sides: "compose"d from the sentences by the encoder (USE; others: "refine"), "sum" of
+    # sentence embeddings, "embed" each, "refine": sums, then the shortlisted ones embedded
+    spans: str = "compose"
     scorer: str = "learned"  # "learned": WEIGHTS over all signals; "cosine": Bertalign's sim × length; "length": no embeddings
     lexical: bool = True  # CC-CEDICT dictionary overlap (Chinese side only)
     anchors: bool = True  # numbers, percentages, Latin names as anchors
