@@ -148,11 +148,17 @@ def read_gold(doc: str):
     return src, tgt, gold
 
 
-def make_variant(doc: str, k: int, seed: int, clean: bool = False) -> Variant:
+KINDS = ("moved", "dropped", "added")  # the changes a variant makes; none: the control
+
+
+def make_variant(doc: str, k: int, seed: int, clean: bool = False, kinds=KINDS) -> Variant:
     """One press-release-like variant of a MAC-Dev document (variant 0: the whole document).
 
-    ``clean``: the same window and paragraphs with nothing moved, dropped or added (the control).
+    ``kinds``: which changes to make, any of KINDS (the window and paragraphs do not depend on
+    them: they are drawn first). ``clean``: none of them, the same window and paragraphs with
+    nothing moved, dropped or added (the control).
     """
+    kinds = () if clean else tuple(kinds)
     rng = random.Random(f"{seed}:{doc}:{k}")
     src, tgt, gold = read_gold(doc)
     size = len(gold) if k == 0 else rng.randint(30, 90)
@@ -167,9 +173,23 @@ def make_variant(doc: str, k: int, seed: int, clean: bool = False) -> Variant:
     # English units: lists of bead numbers, each a paragraph; blocks are moved as units.
     en_units = [list(p) for p in paras]
     zh_units = [list(p) for p in paras]
-    notes = []
-    if clean:
+    if not kinds:
         return _build(f"{doc}-c{k}", doc, beads, src, tgt, zh_units, en_units, set(), "zh", rng, 0, "control")
+    notes, drop, side = [], [], "zh"
+    if "moved" in kinds:
+        notes += _move_blocks(rng, en_units)
+    if "dropped" in kinds:
+        drop, side = _drop_block(rng, zh_units, en_units)
+        notes.append(f"dropped {len(drop)} {side} beads")
+    name = f"{doc}-v{k}" if set(kinds) == set(KINDS) else f"{doc}-{'+'.join(kinds)}{k}"
+    return _build(name, doc, beads, src, tgt, zh_units, en_units, set(drop), side, rng,
+                  rng.randint(1, 2) if "added" in kinds else 0, "; ".join(notes))
+
+
+def _move_blocks(rng, en_units) -> list[str]:
+    """Move 1-3 English blocks elsewhere (in place): whole paragraphs, or a run of beads out of
+    a paragraph that becomes its own paragraph."""
+    notes = []
     for _ in range(rng.randint(1, 3)):
         if len(en_units) < 4:
             break
@@ -187,7 +207,12 @@ def make_variant(doc: str, k: int, seed: int, clean: bool = False) -> Variant:
         dest = rng.choice(choices)
         en_units.insert(dest, block)
         notes.append(f"moved {len(block)} beads")
-    # Drop one block (1-4 beads, or a paragraph) from one side: its other side becomes one-sided.
+    return notes
+
+
+def _drop_block(rng, zh_units, en_units) -> tuple[list[int], str]:
+    """Drop one block (1-4 beads, or a paragraph) from one side (in place): its other side
+    becomes one-sided. Returns the dropped beads and the side they were dropped from."""
     side = rng.choice(["zh", "en"])
     units = zh_units if side == "zh" else en_units
     u = rng.randrange(len(units))
@@ -195,9 +220,7 @@ def make_variant(doc: str, k: int, seed: int, clean: bool = False) -> Variant:
     units[u] = [b for b in units[u] if b not in drop]
     if not units[u]:
         units.pop(u)
-    notes.append(f"dropped {len(drop)} {side} beads")
-    return _build(f"{doc}-v{k}", doc, beads, src, tgt, zh_units, en_units, set(drop), side, rng,
-                  rng.randint(1, 2), "; ".join(notes))
+    return drop, side
 
 
 def _place(units, beads, side, texts, sentences, paras) -> dict[int, list[int]]:
