@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import ModelError
-from .vectors import unit_rows
+from .vectors import all_blas_threads, unit_rows
 
 DEFAULT_MODEL = "use-multilingual"
 
@@ -203,6 +203,34 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
     return _CACHE[key]
 
 
+class _Rows:
+    """Rows of arrays kept by key, appended a batch at a time and gathered by key."""
+
+    def __init__(self):
+        self.index: dict = {}
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._arrays: tuple[np.ndarray, ...] | None = None
+
+    def __contains__(self, key) -> bool:
+        return key in self.index
+
+    def add(self, keys, *columns: np.ndarray) -> None:
+        for k in keys:
+            self.index[k] = len(self.index)
+        self._chunks.append(columns)
+        self._arrays = None
+
+    def get(self, keys) -> tuple[np.ndarray, ...]:
+        if self._arrays is None:  # one array per column (after new rows, once)
+            self._arrays = tuple(np.concatenate(col) for col in zip(*self._chunks))
+            self._chunks = [self._arrays]
+        idx = np.fromiter((self.index[k] for k in keys), dtype=np.int64)
+        return tuple(col[idx] for col in self._arrays)
+
+    def clear(self) -> None:
+        self.__init__()
+
+
 class CachedEncoder:
     """Wraps an encoder with a cache by text: ``encode`` embeds only what it has not seen. The
     pipeline keeps one per document (the aligner runs of the move search ask for the same texts
@@ -210,63 +238,58 @@ class CachedEncoder:
     first so that batches pad little. Vectors do not depend on the batch (checked to 1e-6).
 
     With an encoder that composes runs (``encode_parts``: USE), the cache keeps each text's
-    ``Parts`` too, and ``runs`` gives the aligner every run's embedding without encoding it;
-    ``composes`` says whether it can."""
+    ``Parts`` too, and ``runs`` gives the aligner every run's embedding without encoding it
+    (kept by the run's texts); ``composes`` says whether it can."""
 
     def __init__(self, base: Encoder):
         self.base = base
         self.name = getattr(base, "name", "encoder")
-        self.cache: dict[str, np.ndarray] = {}
-        self.part_rows: dict[str, tuple] = {}
-        self.run_rows: dict[tuple[str, ...], np.ndarray] = {}
         self.composes = hasattr(base, "encode_parts")
+        self.texts = _Rows()  # text -> its vector (and parts)
+        self.run_rows = _Rows()  # (texts of a run) -> its composed vector
 
     def _fill(self, todo: list[str], progress) -> None:
         if self.composes:
             vecs, parts = self.base.encode_parts(todo, progress=progress)
-            self.part_rows.update(zip(todo, parts.rows()))
+            self.texts.add(todo, vecs, parts.full, parts.bos, parts.eos, parts.tokens)
         else:
-            vecs = self.base.encode(todo, progress=progress)
-        self.cache.update(zip(todo, vecs))
+            self.texts.add(todo, self.base.encode(todo, progress=progress))
+
+    def _missing(self, texts) -> list[str]:
+        return [t for t in dict.fromkeys(texts) if t not in self.texts]
 
     def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
-        todo = sorted({t for t in texts if t not in self.cache}, key=len, reverse=True)
+        todo = sorted(self._missing(texts), key=len, reverse=True)
         if todo:
             self._fill(todo, progress)
 
     def encode(self, texts, progress=None) -> np.ndarray:
         texts = list(texts)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        missing = self._missing(texts)
         if missing:
             self._fill(missing, progress)
         if progress and len(texts) > len(missing):
             progress(len(texts) - len(missing))
         if not texts:
             return self.base.encode([])
-        return np.stack([self.cache[t] for t in texts])
-
-    def parts(self, texts):
-        """The texts' ``Parts`` (embedding what is missing), or None if the encoder cannot compose."""
-        if not self.composes:
-            return None
-        from .compose import Parts
-
-        texts = list(texts)
-        if any(t not in self.part_rows for t in texts):
-            self._fill([t for t in dict.fromkeys(texts) if t not in self.part_rows], None)
-        return Parts.stack([self.part_rows[t] for t in texts])
+        return self.texts.get(texts)[0]
 
     def runs(self, texts: list[str], a: int) -> np.ndarray:
-        """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows),
-        kept by the run's texts (the move search's aligner runs meet the same runs again)."""
+        """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows)."""
+        from .compose import Parts
+
         keys = [tuple(texts[s:s + a]) for s in range(len(texts) - a + 1)]
-        missing = [k for k in dict.fromkeys(keys) if k not in self.run_rows]
-        if missing:
-            parts = self.parts([t for k in missing for t in k])
-            self.run_rows.update(zip(missing, self.base.runs(parts, a, np.arange(0, len(missing) * a, a))))
         if not keys:
             return np.zeros((0, 512), dtype=np.float32)
-        return np.stack([self.run_rows[k] for k in keys])
+        missing = [k for k in dict.fromkeys(keys) if k not in self.run_rows]
+        if missing:
+            flat = [t for k in missing for t in k]
+            self.encode(flat)
+            parts = Parts(*self.texts.get(flat)[1:])
+            with all_blas_threads():  # one large product: worth the threads the aligner leaves idle
+                vecs = self.base.runs(parts, a, np.arange(0, len(flat), a))
+            self.run_rows.add(missing, vecs)
+        return self.run_rows.get(keys)[0]
 
     def joined(self, groups, joiner: Callable[[list[str]], str]) -> np.ndarray:
         """The embedding of each group of sentences as one text, as the aligner embeds a bead's
@@ -277,6 +300,5 @@ class CachedEncoder:
         return np.stack([self.runs(g, len(g))[0] if len(g) > 1 else self.encode(g)[0] for g in groups])
 
     def clear(self) -> None:
-        self.cache.clear()
-        self.part_rows.clear()
+        self.texts.clear()
         self.run_rows.clear()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
@@ -160,6 +161,20 @@ def one_blas_thread():
     a small product on two threads costs far more than on one (thread hand-off, and on a busy
     machine waiting for the other core: 38×512 by 74×512 took 57 µs on one thread, 6.6 ms on two
     with the cores shared). Results do not depend on the thread count. The encoder keeps its threads."""
+    with _blas_threads(1):
+        yield
+
+
+@contextmanager
+def all_blas_threads():
+    """Matrix products on every core inside the block (within ``one_blas_thread``): for the few
+    large products (every run's composed embedding at once)."""
+    with _blas_threads(os.cpu_count() or 1):
+        yield
+
+
+@contextmanager
+def _blas_threads(n: int):
     global _THREADS
     if _THREADS is None:
         try:
@@ -171,7 +186,7 @@ def one_blas_thread():
     if not _THREADS:  # pragma: no cover
         yield
         return
-    with _THREADS.limit(limits=1, user_api="blas"):
+    with _THREADS.limit(limits=n, user_api="blas"):
         yield
 
 
