@@ -18,8 +18,11 @@ from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import CachedEncoder, Encoder, load_encoder
 from .core.options import AlignOptions
-from .core.vectors import one_blas_thread
+from .core.vectors import centred, neighbours, one_blas_thread
 from .model import Alignment, Document
+
+
+NEAR_SPARE = 8  # neighbours kept beyond the first path's top_k, for the sentences known to have none
 
 
 def align_document(doc: Document, options: AlignOptions | None = None, encoder: Encoder | None = None,
@@ -39,9 +42,10 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         if not zh or not en:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
-            evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone)
+            near = neighbours(centred(zv), centred(ev), opt.top_k + NEAR_SPARE)  # the one n × m pass
+            evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
-            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en)
+            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near)
             if opt.monotonic:
                 orders.try_order(None)
             else:
@@ -50,7 +54,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
                                                        len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
             if not opt.monotonic and opt.lone.rescue:
-                beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone)
+                beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone, near)
             if opt.lone.reattach:
                 beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
         beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)

@@ -34,14 +34,27 @@ from .dp import Pass, Realigner, band, best_path, shortlist
 from .embed import Encoder
 from .features import FEATURES, BeadScorer, bead_types, need_both, type_key
 from .options import AlignOptions
-from .vectors import heaviest_chain, top_k
+from .vectors import Neighbours, heaviest_chain, top_k
 
 
-def first_path(zh: np.ndarray, en: np.ndarray, k: int) -> list[tuple[int, int]]:
-    """The monotonic chain of 1-1 top-k candidates with the highest total similarity."""
+def first_path(zh: np.ndarray, en: np.ndarray, k: int, near: Neighbours | None = None,
+               lone_zh: np.ndarray | None = None, lone_en: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """The monotonic chain of 1-1 top-k candidates with the highest total similarity; ``near``:
+    the document's neighbours of these same vectors (else a pass of its own). Sentences masked
+    ``lone_zh``/``lone_en`` are no candidates."""
     if zh.shape[0] == 0 or en.shape[0] == 0:
         return []
-    idx, sims = top_k(zh, en, k, dtype=np.float32, max_rows=2048)
+    if near is None:
+        if lone_zh is not None:
+            zh = np.where(lone_zh[:, None], 0.0, zh)
+        if lone_en is not None:
+            en = np.where(lone_en[:, None], 0.0, en)
+        idx, sims = top_k(zh, en, k, dtype=np.float32, max_rows=2048)
+    else:
+        def exact(rows):
+            keys = np.where(lone_en[:, None], 0.0, en) if lone_en is not None else en
+            return top_k(zh[rows], keys, k, dtype=np.float32)
+        idx, sims = near.top(k, lone_zh, lone_en, exact)
     rows, cols, weights = [], [], []
     for i in range(zh.shape[0]):
         for j, s in zip(idx[i], sims[i]):
@@ -103,7 +116,7 @@ class Problem:
 
 
 def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None,
-            lone_zh=(), lone_en=()) -> Problem:
+            lone_zh=(), lone_en=(), near: Neighbours | None = None) -> Problem:
     """The bead scorer, band and bead types of one document (shared by ``align`` and weight fitting)."""
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
@@ -119,13 +132,9 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
         window = opt.window
     scorer = BeadScorer(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras)
     scorer.set_lone(lone_zh, lone_en)
-    if zh_vecs is not None:
-        zv, ev = scorer.z.vecs, scorer.e.vecs
-        if scorer.z.lone is not None:  # sentences known to have no counterpart are no anchors
-            zv = np.where(scorer.z.lone[:, None], 0.0, zv)
-        if scorer.e.lone is not None:
-            ev = np.where(scorer.e.lone[:, None], 0.0, ev)
-        path = first_path(zv, ev, opt.top_k)
+    if zh_vecs is not None:  # sentences known to have no counterpart are no anchors
+        near = near if opt.center and n > 1 and m > 1 else None  # the neighbours of centred vectors
+        path = first_path(scorer.z.vecs, scorer.e.vecs, opt.top_k, near, scorer.z.lone, scorer.e.lone)
     wins, types = band(n, m, path, window), bead_types(opt.max_bead)
     scorer.set_band(wins, types)
     return Problem(scorer, wins, types)
@@ -160,20 +169,21 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           options: AlignOptions | None = None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
           zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
-          lone_zh=(), lone_en=()) -> AlignRun:
+          lone_zh=(), lone_en=(), near: Neighbours | None = None) -> AlignRun:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
     length-only aligner). ``zh_paras``/``en_paras`` (optional) give each sentence's
     paragraph number, used as a soft signal. ``lone_zh``/``lone_en``: ids of sentences known
     to have no counterpart (``align.core.lone``): they are never part of a two-sided bead,
-    and leaving them one-sided costs nothing.
+    and leaving them one-sided costs nothing. ``near``: the document's ``vectors.Neighbours``
+    (of the centred vectors, English in this order), so that the first path needs no pass of its own.
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
     if n == 0 or m == 0:
         return AlignRun([Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)])
-    problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en)
+    problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near)
     scorer, wins, types = problem.scorer, problem.wins, problem.types
     if scorer.z.vecs is not None and opt.spans == "embed":
         _embed_all_spans(problem)

@@ -41,7 +41,7 @@ import numpy as np
 from ..model import Bead, chinese_order
 from .embed import CachedEncoder, Encoder
 from .options import LoneOptions
-from .vectors import best_both, centred, length_penalty, top_k, unit
+from .vectors import Neighbours, centred, length_penalty, neighbours, unit
 
 Evidence = list[tuple[float, str, list[int]]]  # (mean best cosine, "zh"/"en", sentence ids) per paragraph
 
@@ -58,16 +58,20 @@ def _groups(ids: list[int], paras: list[int]) -> list[list[int]]:
 
 
 def paragraph_evidence(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int] | None,
-                       en_paras: list[int] | None, opt: LoneOptions | None = None) -> Evidence:
+                       en_paras: list[int] | None, opt: LoneOptions | None = None,
+                       near: Neighbours | None = None) -> Evidence:
     """Per paragraph: (the mean over its sentences of each one's best centred cosine with any
     sentence of the other language, "zh"/"en", its sentence ids); empty where that cannot be
-    judged (no paragraphs, or too few sentences for the centring to mean something)."""
+    judged (no paragraphs, or too few sentences for the centring to mean something).
+    ``near``: the document's neighbours of the centred vectors (else a pass of its own)."""
     opt = opt or LoneOptions()
     n, m = len(zh_vecs), len(en_vecs)
     if n < opt.min_sentences or m < opt.min_sentences or zh_paras is None or en_paras is None:
         return []
-    z, e = centred(np.asarray(zh_vecs, dtype=np.float32)), centred(np.asarray(en_vecs, dtype=np.float32))
-    best_z, best_e = best_both(z, e)
+    if near is None:
+        near = neighbours(centred(np.asarray(zh_vecs, dtype=np.float32)),
+                          centred(np.asarray(en_vecs, dtype=np.float32)), 1)
+    best_z, best_e = near.sims.max(axis=1), near.col_sims
     out = []
     for lang, paras, best in (("zh", zh_paras, best_z), ("en", en_paras, best_e)):
         groups = _groups(list(range(len(best))), paras)
@@ -188,7 +192,7 @@ def _where(beads: list[Bead]) -> dict[tuple[str, int], int]:
 
 
 def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=(), lone_en=(),
-           opt: LoneOptions | None = None) -> list[Bead]:
+           opt: LoneOptions | None = None, near: Neighbours | None = None) -> list[Bead]:
     """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
     too small for ``moves.find_moves``), when the two are each other's nearest neighbour in the
     whole document, similar enough (``rescue_bar``: more the farther they are), more than
@@ -202,8 +206,9 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
     if n < 2 or m < 2:
         return beads
     z, e = centred(zh_vecs), centred(en_vecs)
-    best_e = top_k(z, e, 1, dtype=np.float32, max_rows=2048)[0][:, 0]  # each Chinese sentence's nearest English
-    best_z = top_k(e, z, 1, dtype=np.float32, max_rows=2048)[0][:, 0]
+    near = near or neighbours(z, e, 1)
+    best_e = near.idx[np.arange(n), near.sims.argmax(axis=1)]  # each Chinese sentence's nearest English
+    best_z = near.col_idx
     fixed_zh, fixed_en = set(lone_zh), set(lone_en)
     out = [Bead(list(b.zh_ids), list(b.en_ids), b.score, moved=b.moved) for b in beads]
     for lone_lang in ("zh", "en"):

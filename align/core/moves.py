@@ -51,7 +51,7 @@ from ..model import Bead
 from .aligner import AlignRun, align
 from .embed import Encoder
 from .options import AlignOptions, MoveOptions
-from .vectors import centred, heaviest_chain, top_k_of
+from .vectors import Neighbours, all_blas_threads, centred, heaviest_chain, top_k_of
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -86,7 +86,8 @@ class Similarity:
         c1 = self.shape[1] if c1 is None else c1
         if self.matrix is not None:
             return self.matrix[r0:r1, c0:c1]
-        return self.zh[r0:r1] @ self.en[c0:c1].T
+        with all_blas_threads():  # a large product
+            return self.zh[r0:r1] @ self.en[c0:c1].T
 
 
 def _smoothed_rows(sim: Similarity, lo: int, hi: int, opt: MoveOptions) -> np.ndarray:
@@ -331,8 +332,9 @@ class Orders:
     best-scoring run; bead ids are always the real English positions."""
 
     def __init__(self, zh_texts, en_texts, encoder: Encoder, options: AlignOptions, zh_vecs, en_vecs,
-                 zh_paras, en_paras, lone_zh=(), lone_en=()):
+                 zh_paras, en_paras, lone_zh=(), lone_en=(), near: Neighbours | None = None):
         self.zh, self.en, self.encoder, self.options = zh_texts, en_texts, encoder, options
+        self.near = near
         self.zh_vecs, self.en_vecs, self.zh_paras, self.en_paras = zh_vecs, en_vecs, zh_paras, en_paras
         self.lone = (lone_zh, lone_en)
         self.total: float | None = None
@@ -347,7 +349,8 @@ class Orders:
         m = len(self.en)
         order = _en_order(pieces, m)
         lone = set(lone_en)
-        extra = {"lone_zh": lone_zh, "lone_en": [k for k, j in enumerate(order) if j in lone]}
+        extra = {"lone_zh": lone_zh, "lone_en": [k for k, j in enumerate(order) if j in lone],
+                 "near": self.near if pieces is None or self.near is None else self.near.reordered(order)}
         if self.zh_paras is not None and self.en_paras is not None:
             extra.update(zh_paras=list(self.zh_paras), en_paras=[self.en_paras[j] for j in order])
         if pieces is None:

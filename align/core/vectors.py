@@ -3,18 +3,22 @@
 * ``unit_rows`` / ``unit`` — rows (or one vector) at unit length; a zero row stays zero.
 * ``centred`` — a document's embeddings minus their mean, at unit length (the aligner, the
   move finder, one-sided paragraphs and calibration all compare *centred* vectors).
-* ``row_blocks`` / ``top_k`` / ``best_both`` — similarities computed in row blocks of about
-  ``BLOCK_CELLS`` cells, so memory stays linear in the document size; never the n×m matrix.
+* ``row_blocks`` / ``top_k`` — similarities computed in row blocks of about ``BLOCK_CELLS``
+  cells, so memory stays linear in the document size; never the n×m matrix.
+* ``neighbours`` — the document's one pass over its n × m similarities (``Neighbours``: each
+  Chinese sentence's top k, each English sentence's best), read by every step that needs them.
 * ``heaviest_chain`` — the heaviest chain of points strictly increasing in both coordinates
   (the aligner's first path, the move finder's main stream).
 * ``length_penalty`` — Bertalign's log2(1 + shorter/longer); ``cumsum0`` — prefix sums for span sums.
-* ``one_blas_thread`` — matrix products on one BLAS thread while aligning.
+* ``one_blas_thread`` / ``all_blas_threads`` — matrix products on one BLAS thread while
+  aligning, on all cores for the few large ones.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -90,18 +94,72 @@ def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *
     return idx, sims
 
 
-EVIDENCE_BLOCK_CELLS = 1 << 22  # best_both reads each block twice (rows and columns): bigger blocks
+@dataclass
+class Neighbours:
+    """Nearest neighbours across the languages, from one pass over the n×m (centred) similarities:
+    each Chinese sentence's ``k`` most similar English sentences (``idx``, ``sims``; in no
+    particular order) and each English sentence's most similar Chinese sentence (``col_idx``,
+    ``col_sims``). The pipeline computes it once per document; the first path of every aligner
+    run, the one-sided paragraphs' evidence and the rescue of moved sentences read it."""
+
+    idx: np.ndarray
+    sims: np.ndarray
+    col_idx: np.ndarray
+    col_sims: np.ndarray
+
+    def reordered(self, order) -> "Neighbours":
+        """The same for the English sentences taken in ``order`` (new position -> old)."""
+        order = np.asarray(order, dtype=np.int64)
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        return Neighbours(inv[self.idx], self.sims, self.col_idx[order], self.col_sims[order])
+
+    def top(self, k: int, skip_rows=None, skip_cols=None, exact=None):
+        """Each Chinese row's k best English columns (indices, sims) leaving out the columns
+        ``skip_cols`` (a mask; their similarity counts as 0), rows ``skip_rows`` all 0 — what
+        ``top_k`` of the matrix with those rows and columns zeroed gives, candidates of
+        similarity <= 0 aside. Rows whose k best non-skipped columns may lie beyond the kept
+        neighbours are recomputed by ``exact(rows)``."""
+        idx, sims = self.idx, self.sims.copy()
+        if skip_cols is not None and skip_cols.any():
+            sims[skip_cols[idx]] = -np.inf
+        if skip_rows is not None and skip_rows.any():
+            sims[skip_rows] = -np.inf
+        k = min(k, idx.shape[1])
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        out_i, out_s = np.take_along_axis(idx, part, axis=1), np.take_along_axis(sims, part, axis=1)
+        if skip_cols is not None and skip_cols.any() and exact is not None and k < self.idx.shape[1]:
+            unsure = np.flatnonzero(np.isneginf(out_s).any(axis=1) & (self.sims.min(axis=1) > 0))
+            if skip_rows is not None:
+                unsure = unsure[~skip_rows[unsure]]
+            if len(unsure):
+                out_i[unsure], out_s[unsure] = exact(unsure)
+        return out_i, out_s
 
 
-def best_both(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's best similarity with any row of the other side, for both sides at once."""
-    best_z = np.full(len(z), -1.0, dtype=np.float32)
-    best_e = np.full(len(e), -1.0, dtype=np.float32)
-    for lo, hi in row_blocks(len(z), len(e), EVIDENCE_BLOCK_CELLS):
-        sim = z[lo:hi] @ e.T
-        best_z[lo:hi] = sim.max(axis=1)
-        np.maximum(best_e, sim.max(axis=0), out=best_e)
-    return best_z, best_e
+def neighbours(z: np.ndarray, e: np.ndarray, k: int) -> Neighbours:
+    """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, on all cores."""
+    n, m = len(z), len(e)
+    k = min(k, m)
+    idx = np.zeros((n, k), dtype=np.int64)
+    sims = np.zeros((n, k), dtype=np.float32)
+    col_idx = np.zeros(m, dtype=np.int64)
+    col_sims = np.full(m, -np.inf, dtype=np.float32)
+    if k == 0 or n == 0:
+        return Neighbours(idx, sims, col_idx, col_sims)
+    with all_blas_threads():
+        for lo, hi in row_blocks(n, m, EVIDENCE_BLOCK_CELLS):
+            sim = z[lo:hi] @ e.T
+            part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+            idx[lo:hi], sims[lo:hi] = part, np.take_along_axis(sim, part, axis=1)
+            arg = sim.argmax(axis=0)
+            best = sim[arg, np.arange(m)]
+            better = best > col_sims
+            col_idx[better], col_sims[better] = arg[better] + lo, best[better]
+    return Neighbours(idx, sims, col_idx, col_sims)
+
+
+EVIDENCE_BLOCK_CELLS = 1 << 22  # neighbours reads each block twice (rows and columns): bigger blocks
 
 
 def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[float], size: int) -> list[int]:
