@@ -26,7 +26,6 @@ Embeddings are cached on disk like reorder.py's (--cache).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -37,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from reorder import (BOILER_EN, BOILER_ZH, DATA, DOCS, KINDS, SHARED, CachedEncoder,  # noqa: E402
-                     gold_intervals, make_variant, read_beads, run_mode)
+from reorder import (BOILER_EN, BOILER_ZH, DOCS, KINDS, CachedEncoder, gold_intervals,  # noqa: E402
+                     make_variant, read_beads, run_mode, scorer, variant_args)
 
 from align.core.options import AlignOptions  # noqa: E402
 
@@ -137,18 +136,11 @@ def why(v, gold_doc, alignment, test_csv) -> Counter:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variants", type=int, default=4, help="variants per document (variant 0 is the whole document)")
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zhen-align-reorder-cache")
+    ap = variant_args(__doc__)
     ap.add_argument("--modes", default="default,monotonic", help="comma-separated: default, monotonic")
     ap.add_argument("--why", action="store_true", help="classify the gold beads the default mode misses")
-    ap.add_argument("--keep", type=Path, help="write the generated files and outputs here (not the repo)")
     args = ap.parse_args()
-    if not DATA.exists():
-        sys.exit(f"no MAC-Dev data at {DATA}")
-    sys.path.insert(0, str(SHARED / "tools"))
-    import score
+    score = scorer()
 
     sets = {name: [make_variant(d, k, args.seed, kinds=kinds) for d in DOCS for k in range(args.variants)]
             for name, kinds in SETS.items()}

@@ -349,18 +349,31 @@ def run_mode(docs, encoder, out: Path, options: AlignOptions):
     return results
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def variant_args(doc: str) -> argparse.ArgumentParser:
+    """The command-line options of the benchmarks built on these variants (this one, press_kinds.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--variants", type=int, default=4, help="variants per document (variant 0 is the whole document)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "zhen-align-reorder-cache")
-    ap.add_argument("--fit", action="store_true", help="fit calibration coefficients and print them")
     ap.add_argument("--keep", type=Path, help="write the generated files and outputs here (not the repo)")
-    args = ap.parse_args()
+    return ap
+
+
+def scorer():
+    """../shared/tools/score.py, or exit with one line when the MAC-Dev data is absent."""
     if not DATA.exists():
         sys.exit(f"no MAC-Dev data at {DATA}")
     sys.path.insert(0, str(SHARED / "tools"))
     import score
+
+    return score
+
+
+def main():
+    ap = variant_args(__doc__)
+    ap.add_argument("--fit", action="store_true", help="fit calibration coefficients and print them")
+    args = ap.parse_args()
+    score = scorer()
 
     sets = {"variants": [make_variant(d, k, args.seed) for d in DOCS for k in range(args.variants)],
             "control": [make_variant(d, k, args.seed, clean=True) for d in DOCS for k in range(args.variants)]}

@@ -44,17 +44,12 @@ def first_path(zh: np.ndarray, en: np.ndarray, k: int, near: Neighbours | None =
     ``lone_zh``/``lone_en`` are no candidates."""
     if zh.shape[0] == 0 or en.shape[0] == 0:
         return []
+    keys = np.where(lone_en[:, None], 0.0, en) if lone_en is not None else en
     if near is None:
-        if lone_zh is not None:
-            zh = np.where(lone_zh[:, None], 0.0, zh)
-        if lone_en is not None:
-            en = np.where(lone_en[:, None], 0.0, en)
-        idx, sims = top_k(zh, en, k, dtype=np.float32, max_rows=2048)
-    else:
-        def exact(rows):
-            keys = np.where(lone_en[:, None], 0.0, en) if lone_en is not None else en
-            return top_k(zh[rows], keys, k, dtype=np.float32)
-        idx, sims = near.top(k, lone_zh, lone_en, exact)
+        queries = np.where(lone_zh[:, None], 0.0, zh) if lone_zh is not None else zh
+        idx, sims = top_k(queries, keys, k, dtype=np.float32, max_rows=2048)
+    else:  # rows that the kept neighbours cannot answer (lone_en among them) are computed here
+        idx, sims = near.top(k, lone_zh, lone_en, lambda rows: top_k(zh[rows], keys, k, dtype=np.float32))
     rows, cols, weights = [], [], []
     for i in range(zh.shape[0]):
         for j, s in zip(idx[i], sims[i]):

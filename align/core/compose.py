@@ -35,9 +35,6 @@ class Parts:
     eos: np.ndarray
     tokens: np.ndarray  # (n,) float32
 
-    def take(self, idx) -> "Parts":
-        return Parts(self.full[idx], self.bos[idx], self.eos[idx], self.tokens[idx])
-
     @staticmethod
     def stack(rows: list[tuple]) -> "Parts":
         """Parts from (full, bos, eos, tokens) rows."""

@@ -38,15 +38,21 @@ def _normalise(vecs: np.ndarray) -> np.ndarray:
     return unit_rows(np.asarray(vecs, dtype=np.float32))
 
 
-def _in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int,
-                progress: Progress | None) -> np.ndarray:
-    """Normalised rows of ``embed`` over ``texts`` in batches (a blank text is embedded as one space)."""
-    out = []
+def _batches(texts: list[str], batch_size: int, progress: Progress | None):
+    """``texts`` in batches to embed (a blank text is embedded as one space); ``progress`` is told
+    of each batch once it is done."""
     for i in range(0, len(texts), batch_size):
         batch = [t if t.strip() else " " for t in texts[i:i + batch_size]]
-        out.append(np.asarray(embed(batch), dtype=np.float32).reshape(len(batch), -1))
+        yield batch
         if progress:
             progress(len(batch))
+
+
+def _in_batches(embed: Callable[[list[str]], np.ndarray], texts: list[str], batch_size: int,
+                progress: Progress | None) -> np.ndarray:
+    """Normalised rows of ``embed`` over ``texts`` in batches."""
+    out = [np.asarray(embed(batch), dtype=np.float32).reshape(len(batch), -1)
+           for batch in _batches(texts, batch_size, progress)]
     return _normalise(np.vstack(out))
 
 
@@ -90,8 +96,7 @@ class USEEncoder:
 
         comp, vecs, parts = self._composed(), [], []
         limit = comp.be._threadpool
-        for i in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
+        for batch in _batches(texts, self.batch_size, progress):
             if limit is None:
                 v, p = comp.encode(batch)
             else:
@@ -99,8 +104,6 @@ class USEEncoder:
                     v, p = comp.encode(batch)
             vecs.append(v)
             parts.append(p)
-            if progress:
-                progress(len(batch))
         if not texts:
             return np.zeros((0, 512), dtype=np.float32), Parts.stack([])
         return (_normalise(np.vstack(vecs)),
@@ -220,12 +223,13 @@ class _Rows:
         self._chunks.append(columns)
         self._arrays = None
 
-    def get(self, keys) -> tuple[np.ndarray, ...]:
+    def get(self, keys, first: int = 0, last: int | None = None) -> tuple[np.ndarray, ...]:
+        """The rows of ``keys`` of the columns [first, last) (default: all)."""
         if self._arrays is None:  # one array per column (after new rows, once)
             self._arrays = tuple(np.concatenate(col) for col in zip(*self._chunks))
             self._chunks = [self._arrays]
         idx = np.fromiter((self.index[k] for k in keys), dtype=np.int64)
-        return tuple(col[idx] for col in self._arrays)
+        return tuple(col[idx] for col in self._arrays[first:last])
 
     def clear(self) -> None:
         self.__init__()
@@ -272,7 +276,7 @@ class CachedEncoder:
             progress(len(texts) - len(missing))
         if not texts:
             return self.base.encode([])
-        return self.texts.get(texts)[0]
+        return self.texts.get(texts, 0, 1)[0]  # the vectors, not the parts
 
     def runs(self, texts: list[str], a: int) -> np.ndarray:
         """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows)."""
@@ -285,7 +289,7 @@ class CachedEncoder:
         if missing:
             flat = [t for k in missing for t in k]
             self.encode(flat)
-            parts = Parts(*self.texts.get(flat)[1:])
+            parts = Parts(*self.texts.get(flat, 1))
             with all_blas_threads():  # one large product: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.arange(0, len(flat), a))
             self.run_rows.add(missing, vecs)
