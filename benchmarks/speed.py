@@ -14,10 +14,12 @@ Rows:
 * ``sample-press`` — ``align data/sample-press.txt`` (cold start, the small everyday case).
 
 Each measurement is a cold process, the two of a row interleaved: ``embed`` loads the default
-encoder and embeds every sentence once (what any embedding-based aligner pays at least);
+encoder and embeds every distinct sentence once, longest first so that batches pad little (what
+any embedding-based aligner pays at least; the copies of ``mac-dev x4`` are embedded once);
 ``align`` runs the ``align`` command (``align ZH EN --presplit -o DIR --format jsonl``). Printed:
-the wall times, their ratio, the command's stages (read+split, embed: the encoder's calls,
-first pass and spans; align: everything else of the aligner; moves: the search over English
+the wall times, their ratio, the command's stages (read+split, embed: the encoder's calls;
+compose: the runs of sentences composed from their sentences' parts, one pass of the encoder's
+head; align: everything else of the aligner; moves: the search over English
 orders, its own encoder calls excluded; calibrate; write), sentences per second and peak RSS.
 The stage times come from timing wrappers this script puts around the package's functions in
 the child process; the package itself has no timing code. Rows that need ``../shared`` are
@@ -58,17 +60,19 @@ from align.core import embed, moves
 timed(api, "load_document", "read")
 timed(api, "write_alignment", "write")
 timed(embed.USEEncoder, "encode", "embed")
+timed(embed.USEEncoder, "encode_parts", "embed")
+timed(embed.USEEncoder, "runs", "compose")
 timed(moves, "search_orders", "moves")
 timed(pl, "calibrate_beads", "calibrate")
 timed(api, "align_document", "pipeline")
 inner = moves.search_orders
 def search(*a, **k):  # moves without the encoder calls made inside
-    e = T.get("embed", 0.0)
+    e = T.get("embed", 0.0) + T.get("compose", 0.0)
     t = time.perf_counter()
     try:
         return inner(*a, **k)
     finally:
-        T["moves_embed"] = T.get("moves_embed", 0.0) + T.get("embed", 0.0) - e
+        T["moves_embed"] = T.get("moves_embed", 0.0) + T.get("embed", 0.0) + T.get("compose", 0.0) - e
 moves.search_orders = search
 T["imports"] = time.perf_counter() - t0
 from align.cli import entry
@@ -87,6 +91,7 @@ from pathlib import Path
 texts = []
 for p in json.loads(sys.argv[1]):
     texts += [t for t in Path(p).read_text(encoding="utf-8").splitlines() if t.strip()]
+texts = sorted(dict.fromkeys(texts), key=len, reverse=True)  # each text once, batches that pad little
 from align.core.embed import load_encoder
 load_encoder().encode(texts)
 print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -149,10 +154,11 @@ def measure(name, files, sentences, presplit, repeat, out_dir):
     emb = statistics.median(embeds) if embeds else None
     wall = statistics.median(aligns)
     moves_own = med.get("moves", 0.0) - med.get("moves_embed", 0.0)
-    align_own = med.get("pipeline", 0.0) - med.get("embed", 0.0) - moves_own - med.get("calibrate", 0.0)
+    align_own = (med.get("pipeline", 0.0) - med.get("embed", 0.0) - med.get("compose", 0.0) - moves_own
+                 - med.get("calibrate", 0.0))
     row = {"name": name, "sentences": sentences, "embed_once": emb, "wall": wall,
            "ratio": wall / emb if emb else None, "read": med.get("read", 0.0), "embed": med.get("embed", 0.0),
-           "align": align_own, "moves": moves_own, "calibrate": med.get("calibrate", 0.0),
+           "compose": med.get("compose", 0.0), "align": align_own, "moves": moves_own, "calibrate": med.get("calibrate", 0.0),
            "write": med.get("write", 0.0), "peak_mb": med["peak_mb"], "runs": repeat}
     row["aligner_share"] = (align_own + moves_own + med.get("calibrate", 0.0)) / emb if emb else None
     return row
@@ -187,7 +193,7 @@ def main(argv=None) -> None:
     print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}; medians of {args.repeat} where runs=3; "
           f"every time a cold process (wall seconds)")
     head = (f"{'document':<20} {'sent':>7} {'embed 1x':>9} {'align':>8} {'ratio':>6} {'read':>6} {'embed':>7} "
-            f"{'align':>7} {'moves':>6} {'calib':>6} {'write':>6} {'sent/s':>7} {'peak MB':>8} {'aligner/emb':>11}")
+            f"{'compose':>7} {'align':>7} {'moves':>6} {'calib':>6} {'write':>6} {'sent/s':>7} {'peak MB':>8} {'aligner/emb':>11}")
     print(head)
     for r in rows:
         emb = f"{r['embed_once']:9.1f}" if r["embed_once"] else f"{'-':>9}"
@@ -196,10 +202,10 @@ def main(argv=None) -> None:
         sps = f"{r['sentences'] / r['wall']:7.0f}" if r["sentences"] else f"{'-':>7}"
         sent = f"{r['sentences']:7d}" if r["sentences"] else f"{'-':>7}"
         print(f"{r['name']:<20} {sent} {emb} {r['wall']:8.2f} {ratio} {r['read']:6.2f} {r['embed']:7.2f} "
-              f"{r['align']:7.2f} {r['moves']:6.2f} {r['calibrate']:6.2f} {r['write']:6.2f} {sps} "
+              f"{r['compose']:7.2f} {r['align']:7.2f} {r['moves']:6.2f} {r['calibrate']:6.2f} {r['write']:6.2f} {sps} "
               f"{r['peak_mb']:8.0f} {share}")
     print("ratio: align wall / embed-once wall; aligner/emb: the aligner's own time (align + moves + "
-          "calibrate, encoder calls excluded) / embed-once wall.")
+          "calibrate; encoder calls and composition excluded) / embed-once wall.")
     if args.json:
         print(json.dumps(rows))
 

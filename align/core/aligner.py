@@ -34,6 +34,7 @@ from .dp import Pass, Realigner, band, best_path, shortlist
 from .embed import Encoder
 from .features import FEATURES, BeadScorer, bead_types, need_both, type_key
 from .options import AlignOptions
+from .signals import Signals
 from .vectors import Neighbours, heaviest_chain, top_k
 
 
@@ -111,7 +112,7 @@ class Problem:
 
 
 def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None,
-            lone_zh=(), lone_en=(), near: Neighbours | None = None) -> Problem:
+            lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None) -> Problem:
     """The bead scorer, band and bead types of one document (shared by ``align`` and weight fitting)."""
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
@@ -125,7 +126,7 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
         if en_vecs is None:
             en_vecs = encoder.encode(en_texts)
         window = opt.window
-    scorer = BeadScorer(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras)
+    scorer = BeadScorer(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, signals)
     scorer.set_lone(lone_zh, lone_en)
     if zh_vecs is not None:  # sentences known to have no counterpart are no anchors
         near = near if opt.center and n > 1 and m > 1 else None  # the neighbours of centred vectors
@@ -164,7 +165,7 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           options: AlignOptions | None = None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
           zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
-          lone_zh=(), lone_en=(), near: Neighbours | None = None) -> AlignRun:
+          lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None) -> AlignRun:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
@@ -172,13 +173,15 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     paragraph number, used as a soft signal. ``lone_zh``/``lone_en``: ids of sentences known
     to have no counterpart (``align.core.lone``): they are never part of a two-sided bead,
     and leaving them one-sided costs nothing. ``near``: the document's ``vectors.Neighbours``
-    (of the centred vectors, English in this order), so that the first path needs no pass of its own.
+    (of the centred vectors, English in this order), so that the first path needs no pass of its own;
+    ``signals``: the document's ``features.document_signals`` for these texts (else built here).
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
     if n == 0 or m == 0:
         return AlignRun([Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)])
-    problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near)
+    problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near,
+                      signals)
     scorer, wins, types = problem.scorer, problem.wins, problem.types
     if scorer.z.vecs is not None and opt.spans == "embed":
         _embed_all_spans(problem)

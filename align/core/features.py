@@ -30,8 +30,7 @@ import re
 
 import numpy as np
 
-from . import lexical
-from .signals import Anchors, Lexicon, PairTable, pair_windows, popcount
+from .signals import PairTable, Signals, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
 from .vectors import centred, cumsum0, length_penalty, top_k, unit_rows
@@ -190,13 +189,21 @@ def need_both(zh: Side, en: Side, need_z, need_e) -> None:
             side.keep(keys, part)
 
 
+def document_signals(zh_texts, en_texts, opt: AlignOptions) -> Signals:
+    """The dictionary and anchor signals the bead score uses with these options (none for "cosine")."""
+    learned = opt.scorer != "cosine"
+    return Signals.build(zh_texts, en_texts, learned and opt.lexical, learned and opt.anchors)
+
+
 ROW_BLOCK = 32  # Chinese starts per block of span similarities
 
 
 class BeadScorer:
     """What the bead score of one document needs; ``features`` computes the signals of beads."""
 
-    def __init__(self, zh_texts, en_texts, encoder, opt: AlignOptions, zh_vecs, en_vecs, zh_paras=None, en_paras=None):
+    def __init__(self, zh_texts, en_texts, encoder, opt: AlignOptions, zh_vecs, en_vecs, zh_paras=None, en_paras=None,
+                 signals: Signals | None = None):
+        """``signals``: the document's dictionary and anchor signals for these texts, if already built."""
         self.opt = opt
         n, m = len(zh_texts), len(en_texts)
         zh_mean = en_mean = None
@@ -216,9 +223,8 @@ class BeadScorer:
         if not opt.length:
             w["len"] = 0.0
         self.w = w
-        learned = opt.scorer != "cosine"
-        self.lexicon = Lexicon(zh_texts, en_texts) if learned and opt.lexical and lexical.is_chinese(zh_texts) else None
-        self.anchors = Anchors(zh_texts, en_texts) if learned and opt.anchors else None
+        signals = signals or document_signals(zh_texts, en_texts, opt)
+        self.lexicon, self.anchors = signals.lexicon, signals.anchors
         self.pairs: PairTable | None = None
         self.hub = None
         if zh_vecs is not None and opt.csls:
@@ -288,8 +294,8 @@ class BeadScorer:
         lp = length_penalty(lz, le)
         if self.z.vecs is not None:
             if exact or self.opt.spans == "embed":  # every side its own embedding
-                self.z.need({(int(p), a) for p in np.unique(P)})
-                self.e.need({(int(s), b) for s in np.unique(S)})
+                self.z.need({(p, a) for p in P.tolist()})
+                self.e.need({(s, b) for s in S.tolist()})
             cos = self._cosines(f, P, a, S, b)
             display = np.clip(cos * lp, 0.0, 1.0)
         else:

@@ -50,7 +50,9 @@ import numpy as np
 from ..model import Bead
 from .aligner import AlignRun, align
 from .embed import Encoder
+from .features import document_signals
 from .options import AlignOptions, MoveOptions
+from .signals import Signals
 from .vectors import Neighbours, all_blas_threads, centred, heaviest_chain, top_k_of
 
 
@@ -342,6 +344,12 @@ class Orders:
         self.pieces = None
         self.realign = None
         self.tried: set = set()
+        self.signals: Signals | None = None  # the dictionary and anchor signals, built by the first run
+
+    def _signals(self, pieces, order) -> Signals:
+        if self.signals is None:
+            self.signals = document_signals(self.zh, self.en, self.options)
+        return self.signals if pieces is None else self.signals.reordered(order)
 
     def align(self, pieces, lone_zh, lone_en) -> tuple[list[Bead], AlignRun]:
         """Align Chinese against the English pieces in the given order; beads of moved pieces are
@@ -350,7 +358,8 @@ class Orders:
         order = _en_order(pieces, m)
         lone = set(lone_en)
         extra = {"lone_zh": lone_zh, "lone_en": [k for k, j in enumerate(order) if j in lone],
-                 "near": self.near if pieces is None or self.near is None else self.near.reordered(order)}
+                 "near": self.near if pieces is None or self.near is None else self.near.reordered(order),
+                 "signals": self._signals(pieces, order)}
         if self.zh_paras is not None and self.en_paras is not None:
             extra.update(zh_paras=list(self.zh_paras), en_paras=[self.en_paras[j] for j in order])
         if pieces is None:

@@ -9,10 +9,13 @@ and bit counts instead of Python set operations.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import lexical
-from .vectors import cumsum0
+from .vectors import cumsum0, sorted_unique
 
 
 def popcount(x: np.ndarray) -> np.ndarray:
@@ -32,7 +35,11 @@ class ItemBits:
 
     ``probes[x]``: sentence x's items, each a collection of keys; ``sets[y]``: sentence y's keys.
     Bit u of ``masks(X, Y)[t]`` (in 64-bit lanes) is set when item u of probe X[t] shares a key
-    with set Y[t]. Pairs are answered by one sorted-array join, vectorised over all pairs."""
+    with set Y[t]. Pairs are answered by one sorted-array join, vectorised over all pairs.
+    ``reordered`` gives the same bits for probes or sets in another order, without rebuilding."""
+
+    probe_at: np.ndarray | None = None  # probe x of this view is built probe probe_at[x] (reordered)
+    set_at: np.ndarray | None = None
 
     def __init__(self, probes, sets):
         vocab: dict = {}
@@ -42,7 +49,7 @@ class ItemBits:
                 sx.append(y)
                 sk.append(vocab.setdefault(key, len(vocab)))
         self.ns = len(sets) + 1
-        self.codes = np.unique(np.array(sk, dtype=np.int64) * self.ns + np.array(sx, dtype=np.int64))
+        self.codes = sorted_unique(np.array(sk, dtype=np.int64) * self.ns + np.array(sx, dtype=np.int64))
         ex, epos, ekey = [], [], []
         most = 1
         for x, items in enumerate(probes):
@@ -60,10 +67,23 @@ class ItemBits:
         self.pos = np.array(epos, dtype=np.int64)
         self.key = np.array(ekey, dtype=np.int64)
 
+    def reordered(self, probes: np.ndarray | None = None, sets: np.ndarray | None = None) -> "ItemBits":
+        """A view in which probe x is this one's probe ``probes[x]`` and set y its set ``sets[y]``."""
+        view = copy.copy(self)
+        if probes is not None:
+            view.probe_at = np.asarray(probes) if self.probe_at is None else self.probe_at[probes]
+        if sets is not None:
+            view.set_at = np.asarray(sets) if self.set_at is None else self.set_at[sets]
+        return view
+
     def masks(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         out = np.zeros((len(X), self.lanes), dtype=np.uint64)
         if not len(X) or not len(self.codes):
             return out
+        if self.probe_at is not None:
+            X = self.probe_at[X]
+        if self.set_at is not None:
+            Y = self.set_at[Y]
         cnt = self.start[X + 1] - self.start[X]
         ends = np.cumsum(cnt)
         lo = 0
@@ -90,7 +110,8 @@ class Lexicon:
     def __init__(self, zh_texts, en_texts):
         z_terms = [lexical.zh_terms(t) for t in zh_texts]
         e_terms = [lexical.en_terms(t) for t in en_texts]
-        self.e_count_cum = cumsum0(np.array([len(t) for t in e_terms], dtype=float))
+        self.e_counts = np.array([len(t) for t in e_terms], dtype=float)
+        self.e_count_cum = cumsum0(self.e_counts)
         z_words = [lexical.zh_words(t) for t in zh_texts]
         self.z_words_cum = cumsum0(np.array([len(w) for w in z_words], dtype=float))
         e_stems = [frozenset(x.split("|", 1)[0] for x in t) for t in e_terms]
@@ -98,6 +119,15 @@ class Lexicon:
         self.term_bits = ItemBits([[t.split("|", 1) for t in terms] for terms in e_terms], z_terms)
         # Chinese word u of sentence q is covered by English sentence k when one of its stems occurs in k.
         self.word_bits = ItemBits(z_words, e_stems)
+
+    def reordered(self, order: np.ndarray) -> "Lexicon":
+        """The same signals with the English sentences in ``order`` (English k is sentence order[k])."""
+        view = copy.copy(self)
+        view.e_counts = self.e_counts[order]
+        view.e_count_cum = cumsum0(view.e_counts)
+        view.term_bits = self.term_bits.reordered(probes=order)
+        view.word_bits = self.word_bits.reordered(sets=order)
+        return view
 
 
 class Anchors:
@@ -120,6 +150,13 @@ class Anchors:
         self.num_mask = num_mask
         self._sizes: dict[int, np.ndarray] = {}
 
+    def reordered(self, order: np.ndarray) -> "Anchors":
+        """The same anchors with the English sentences in ``order``."""
+        view = copy.copy(self)  # the Chinese side's run sizes are shared
+        view.bits = self.bits.reordered(probes=order)
+        view.e_nums, view.num_mask = self.e_nums[order], self.num_mask[order]
+        return view
+
     def run_sizes(self, a: int) -> np.ndarray:
         """For each start p: how many distinct anchors the Chinese run [p, p+a) holds."""
         got = self._sizes.get(a)
@@ -127,6 +164,25 @@ class Anchors:
             got = self._sizes[a] = np.array([len(_union(self.z_anch, p, a))
                                              for p in range(len(self.z_anch) - a + 1)], dtype=float)
         return got
+
+
+@dataclass
+class Signals:
+    """A document's dictionary and anchor signals (each None when off), built once and shared by
+    its aligner runs: a run against another English order takes a ``reordered`` view."""
+
+    lexicon: Lexicon | None
+    anchors: Anchors | None
+
+    @classmethod
+    def build(cls, zh_texts, en_texts, lexicon: bool, anchors: bool) -> "Signals":
+        return cls(Lexicon(zh_texts, en_texts) if lexicon and lexical.is_chinese(zh_texts) else None,
+                   Anchors(zh_texts, en_texts) if anchors else None)
+
+    def reordered(self, order) -> "Signals":
+        order = np.asarray(order, dtype=np.int64)
+        return Signals(self.lexicon.reordered(order) if self.lexicon is not None else None,
+                       self.anchors.reordered(order) if self.anchors is not None else None)
 
 
 def _union(items, p, a):

@@ -9,7 +9,8 @@
   Chinese sentence's top k, each English sentence's best), read by every step that needs them.
 * ``heaviest_chain`` — the heaviest chain of points strictly increasing in both coordinates
   (the aligner's first path, the move finder's main stream).
-* ``length_penalty`` — Bertalign's log2(1 + shorter/longer); ``cumsum0`` — prefix sums for span sums.
+* ``length_penalty`` — Bertalign's log2(1 + shorter/longer); ``cumsum0`` — prefix sums for span sums;
+  ``sorted_unique`` — ``np.unique`` by sorting.
 * ``one_blas_thread`` / ``all_blas_threads`` — matrix products on one BLAS thread while
   aligning, on all cores for the few large ones.
 """
@@ -199,6 +200,13 @@ def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[f
         out.append(cur)
         cur = back[cur]
     return out[::-1]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-d array by sorting (numpy 2.4's hashing ``unique`` took 4 s for 3 M
+    integers that sorting takes 0.03 s for)."""
+    s = np.sort(values)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
 
 
 def cumsum0(values) -> np.ndarray:
