@@ -211,32 +211,54 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
 
 
 class _Rows:
-    """Rows of arrays kept by key, appended a batch at a time and gathered by key."""
+    """Rows of arrays kept by key: added a batch at a time into arrays that grow by half (no
+    concatenation of everything on each addition), and read back by key or by row id."""
 
     def __init__(self):
         self.index: dict = {}
-        self._chunks: list[tuple[np.ndarray, ...]] = []
-        self._arrays: tuple[np.ndarray, ...] | None = None
+        self._cols: list[np.ndarray] | None = None
+        self.size = 0
+        self._want = 0  # rows to make room for (reserve)
 
     def __contains__(self, key) -> bool:
         return key in self.index
 
+    def reserve(self, more: int) -> None:
+        """Room for ``more`` rows (added next) without growing on the way."""
+        self._want = self.size + more
+
     def add(self, keys, *columns: np.ndarray) -> None:
+        n = len(columns[0])
+        want = max(self.size + n, self._want)
+        if self._cols is None:
+            self._cols = [np.empty((max(want, 1024),) + c.shape[1:], dtype=c.dtype) for c in columns]
+        elif self.size + n > len(self._cols[0]):
+            grown = want if self._want >= self.size + n else max(want, len(self._cols[0]) * 3 // 2)
+            self._cols = [np.concatenate([c[:self.size], np.empty((grown - self.size,) + c.shape[1:], dtype=c.dtype)])
+                          for c in self._cols]
+        for c, new in zip(self._cols, columns):
+            c[self.size:self.size + n] = new
         for k in keys:
             self.index[k] = len(self.index)
-        self._chunks.append(columns)
-        self._arrays = None
+        self.size += n
+
+    def ids(self, keys) -> np.ndarray:
+        return np.fromiter((self.index[k] for k in keys), dtype=np.int64)
+
+    def take(self, ids: np.ndarray, first: int = 0, last: int | None = None) -> tuple[np.ndarray, ...]:
+        """The rows ``ids`` of the columns [first, last) (default: all)."""
+        return tuple(col[ids] for col in self._cols[first:last])
 
     def get(self, keys, first: int = 0, last: int | None = None) -> tuple[np.ndarray, ...]:
         """The rows of ``keys`` of the columns [first, last) (default: all)."""
-        if self._arrays is None:  # one array per column (after new rows, once)
-            self._arrays = tuple(np.concatenate(col) for col in zip(*self._chunks))
-            self._chunks = [self._arrays]
-        idx = np.fromiter((self.index[k] for k in keys), dtype=np.int64)
-        return tuple(col[idx] for col in self._arrays[first:last])
+        return self.take(self.ids(keys), first, last)
 
     def clear(self) -> None:
         self.__init__()
+
+
+RUN_BLOCK = 8192  # runs composed at a time (memory: their members' parts)
+FILL_BLOCK = 16 * USEEncoder.batch_size  # texts encoded with their parts at a time (the same batches)
 
 
 class CachedEncoder:
@@ -257,11 +279,14 @@ class CachedEncoder:
         self.run_rows = _Rows()  # (texts of a run) -> its composed vector
 
     def _fill(self, todo: list[str], progress) -> None:
-        if self.composes:
-            vecs, parts = self.base.encode_parts(todo, progress=progress)
-            self.texts.add(todo, vecs, parts.full, parts.bos, parts.eos, parts.tokens)
-        else:
+        if not self.composes:
             self.texts.add(todo, self.base.encode(todo, progress=progress))
+            return
+        self.texts.reserve(len(todo))
+        for lo in range(0, len(todo), FILL_BLOCK):  # a block at a time: its parts are not held twice
+            block = todo[lo:lo + FILL_BLOCK]
+            vecs, parts = self.base.encode_parts(block, progress=progress)
+            self.texts.add(block, vecs, parts.full, parts.bos, parts.eos, parts.tokens)
 
     def _missing(self, texts) -> list[str]:
         return [t for t in dict.fromkeys(texts) if t not in self.texts]
@@ -282,22 +307,30 @@ class CachedEncoder:
             return self.base.encode([])
         return self.texts.get(texts, 0, 1)[0]  # the vectors, not the parts
 
-    def runs(self, texts: list[str], a: int) -> np.ndarray:
-        """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows)."""
+    def run_ids(self, texts: list[str], a: int) -> np.ndarray:
+        """Ids (for ``run_vecs``) of the composed embeddings of every run of ``a`` consecutive
+        ``texts`` (``len - a + 1`` of them), composing those not kept yet in blocks of ``RUN_BLOCK``."""
         from .compose import Parts
 
         keys = [tuple(texts[s:s + a]) for s in range(len(texts) - a + 1)]
-        if not keys:
-            return np.zeros((0, 512), dtype=np.float32)
         missing = [k for k in dict.fromkeys(keys) if k not in self.run_rows]
-        if missing:
-            flat = [t for k in missing for t in k]
+        self.run_rows.reserve(len(missing))
+        for lo in range(0, len(missing), RUN_BLOCK):
+            block = missing[lo:lo + RUN_BLOCK]
+            flat = [t for k in block for t in k]
             self.encode(flat)
             parts = Parts(*self.texts.get(flat, 1))
-            with all_blas_threads():  # one large product: worth the threads the aligner leaves idle
+            with all_blas_threads():  # large products: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.arange(0, len(flat), a))
-            self.run_rows.add(missing, vecs)
-        return self.run_rows.get(keys)[0]
+            self.run_rows.add(block, vecs)
+        return self.run_rows.ids(keys)
+
+    def run_vecs(self, ids: np.ndarray) -> np.ndarray:
+        return self.run_rows.take(ids)[0] if len(ids) else np.zeros((0, 512), dtype=np.float32)
+
+    def runs(self, texts: list[str], a: int) -> np.ndarray:
+        """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows)."""
+        return self.run_vecs(self.run_ids(texts, a))
 
     def joined(self, groups, joiner: Callable[[list[str]], str]) -> np.ndarray:
         """The embedding of each group of sentences as one text, as the aligner embeds a bead's

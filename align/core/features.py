@@ -119,9 +119,10 @@ class Side:
         """Whether runs' embeddings come from the encoder's composition (``compose_runs``)."""
         return self._runs is not None
 
-    def compose_runs(self, runs) -> None:
-        """Take runs' embeddings from the encoder's composition (``runs(texts, a)``) instead of sums."""
-        self._runs, self._composed = runs, {}
+    def compose_runs(self, encoder) -> None:
+        """Take runs' embeddings from the encoder's composition (a ``CachedEncoder``'s ``run_ids``
+        and ``run_vecs``: the Side keeps ids, the encoder the vectors) instead of sums."""
+        self._runs, self._composed = encoder, {}
 
     def summed(self, lo: int, hi: int, a: int) -> np.ndarray:
         """Embeddings of the runs [s, s+a) for the starts lo <= s < hi, from summed sentence embeddings,
@@ -129,13 +130,13 @@ class Side:
         if a == 1:
             return self.vecs[lo:hi]
         if self._runs is not None:
-            table = self._composed.get(a)
-            if table is None:
-                table = self._composed[a] = self._centre(self._runs(self.texts, a))
-            out = np.zeros((hi - lo, table.shape[1]), dtype=np.float32)
-            top = min(hi, len(table))
+            ids = self._composed.get(a)
+            if ids is None:
+                ids = self._composed[a] = self._runs.run_ids(self.texts, a)
+            out = np.zeros((hi - lo, self.vecs.shape[1]), dtype=np.float32)
+            top = min(hi, len(ids))
             if top > lo:
-                out[:top - lo] = table[lo:top]
+                out[:top - lo] = self._centre(self._runs.run_vecs(ids[lo:top]))
             return out
         top = min(hi, len(self.texts) - a + 1)
         acc = np.zeros((hi - lo, self.raw.shape[1]), dtype=np.float32)
@@ -214,8 +215,8 @@ class BeadScorer:
         self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
         self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)
         if zh_vecs is not None and opt.spans == "compose" and getattr(encoder, "composes", False):
-            self.z.compose_runs(encoder.runs)
-            self.e.compose_runs(encoder.runs)
+            self.z.compose_runs(encoder)
+            self.e.compose_runs(encoder)
         self.full_ratio = self.z.cum[-1] / max(self.e.cum[-1], 1.0)  # Chinese characters per English character
         self.ratio = self.full_ratio  # the same without the lone sentences (set_lone)
         w = dict(COSINE_WEIGHTS if opt.scorer == "cosine" else WEIGHTS)
