@@ -88,10 +88,13 @@ def test_hard_wrapped_english_is_joined():
     ("他发布了《报告》（2022年版）。随后离开……大家鼓掌。", ["他发布了《报告》（2022年版）。", "随后离开……", "大家鼓掌。"]),
     ("版本v2.0已经上线。", ["版本v2.0已经上线。"]),
     ("「好吗？」她问。", ["「好吗？」", "她问。"]),
+    # an ellipsis right after a stop ends that sentence
+    ("这是1108：21：35。……倒计时在继续。", ["这是1108：21：35。……", "倒计时在继续。"]),
+    ("“传奇中的传奇。” ……他们又谈了一会儿。", ["“传奇中的传奇。” ……", "他们又谈了一会儿。"]),
     ("他道：“你不会摔交。 ”我道：“谁说不会？”", ["他道：“你不会摔交。 ”", "我道：“谁说不会？”"]),
-    # an ellipsis inside an open quotation or at a sentence's start does not end a sentence
+    # an ellipsis inside an open quotation or at a paragraph's start does not end a sentence
     ("“您能…… 说具体些吗？”他问。", ["“您能…… 说具体些吗？”", "他问。"]),
-    ("“传奇啊！” ……他们又谈了一会儿。", ["“传奇啊！”", "……他们又谈了一会儿。"]),
+    ("……他们又谈了一会儿。", ["……他们又谈了一会儿。"]),
     # two quoted utterances that end in dashes, one after the other
     ("喇叭说：“咚——咚——”“猛捅——”有人学着说。", ["喇叭说：“咚——咚——”", "“猛捅——”有人学着说。"]),
     ("推进“放管服”“互联网+”等改革。", ["推进“放管服”“互联网+”等改革。"]),
@@ -121,6 +124,9 @@ def test_chinese_sentences(para, expected):
     # a closing quote stays with its sentence; a spaced ellipsis ends the sentence before it
     ("It should be out presently.' But an old man said no.",
      ["It should be out presently.'", "But an old man said no."]),
+    ("Not these 'tourist attractions.'\" \"In recent years, it grew.",
+     ["Not these 'tourist attractions.'\"", "\"In recent years, it grew."]),
+
     ("It means bad luck. . . . The bearers' banter turned coarse.",
      ["It means bad luck. . . .", "The bearers' banter turned coarse."]),
     ("'Too-tah – too-tah –' 'Poo-pah –' One of them laughed.", ["'Too-tah – too-tah –'", "'Poo-pah –'", "One of them laughed."]),

@@ -18,7 +18,8 @@ from ..model import Sentence
 _ZH_END = re.compile(
     r"(?:[。！？!?]+|…{1,}|\.{3,})"  # sentence-final punctuation (clusters count once)
     r"(?:[”’」』）》\"')\]】]|\s+(?=[”’」』）》】]))*"  # closing quotes and brackets stay with their
-)  # sentence, also when a stray space stands before them
+    r"(?:(?<=[。！？!?”」』])\s*…+)?"  # sentence, also when a stray space stands before them, and so does an
+)  # ellipsis right after its stop ("…传奇中的传奇。” ……": MAC-Dev's gold, 2 of 2)
 # An English abbreviation after which a capitalised word does not start a new sentence.
 _NO_BREAK_AFTER = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|Nos|Vol|Fig|Art|Sec|Gen|Col|Lt|Sgt|Rev|Hon|Jr|Sr|vs|approx|ca|cf|Co|Messrs|Mt|Ft|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
@@ -49,7 +50,8 @@ def split_zh(paragraph: str) -> list[str]:
     """Split a Chinese paragraph into sentences.
 
     An ellipsis ends a sentence, except inside an open quotation (“您能…… 说具体些吗？”) or
-    at the start of a sentence ("……他们又谈了一会儿"); a quotation that ends in a dash and is
+    at the start of a paragraph ("……他们又谈了一会儿"); right after a stop it ends that
+    sentence ("传奇中的传奇。” ……", as MAC-Dev's gold has it); a quotation that ends in a dash and is
     followed at once by another (“咚——咚——”“猛捅——”) ends one too."""
     out, start = [], 0
     depth, seen = 0, 0  # open quotations before paragraph[seen], counted as the matches go
@@ -143,8 +145,11 @@ def split_en(paragraph: str) -> list[str]:
         a, b = spans[k]             # sentence belongs to the one before
         while a < b and paragraph[a].isspace():
             a += 1
-        if b - a > 1 and paragraph[a] in _CLOSING and paragraph[a + 1].isspace() and spans[k - 1][1] <= a:
-            spans[k - 1][1], spans[k][0] = a + 1, a + 1
+        q = a
+        while q < b and paragraph[q] in _CLOSING:  # one quote or several: .'" stays whole
+            q += 1
+        if a < q < b and paragraph[q].isspace() and spans[k - 1][1] <= a:
+            spans[k - 1][1], spans[k][0] = q, q
     return [paragraph[a:b].strip() for a, b in spans if paragraph[a:b].strip()]
 
 
