@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import NEG, BeadScorer
+from .features import NEG, ROW_BLOCK, BeadScorer
 from .vectors import cumsum0
 
 _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
@@ -110,15 +110,33 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
         else:
             width = np.where(ok, c1 - c0 + 1, 0)
             start = _cumsum_start(width)
-            R = np.repeat(rows, width)
-            J = c0[R] + (np.arange(len(R)) - start[R])
-            flat = scorer.scores(R + i0 - a, a, J - b, b, wv) if len(R) else np.zeros(0)
+            flat = np.zeros(int(width.sum()))
+            for r0, r1 in _row_chunks(width):  # a chunk of rows at a time: memory stays bounded
+                R = np.repeat(rows[r0:r1], width[r0:r1])
+                J = c0[R] + (np.arange(len(R)) - (start[R] - start[r0]))
+                flat[start[r0]:start[r0] + len(R)] = scorer.scores(R + i0 - a, a, J - b, b, wv)
         ok_l.append(ok)
         c0_l.append(c0)
         c1_l.append(c1)
         start_l.append(start)
         flat_l.append(flat)
     return Table(list(types), ok_l, c0_l, c1_l, start_l, flat_l)
+
+
+TABLE_BEADS = 1 << 18  # beads scored at a time by bead_table (their features: 12 floats each)
+
+
+def _row_chunks(width: np.ndarray):
+    """Row ranges [r0, r1) of about TABLE_BEADS beads, from the first row with beads, in multiples of
+    ``features.ROW_BLOCK`` rows (the scorer's own blocks: the same products as in one call)."""
+    nz = np.flatnonzero(width)
+    if not len(nz):
+        return
+    first, last = int(nz[0]), int(nz[-1]) + 1
+    per_row = max(1.0, float(width[first:last].mean()))
+    step = ROW_BLOCK * max(1, int(TABLE_BEADS / per_row) // ROW_BLOCK)
+    for r0 in range(first, last, step):
+        yield r0, min(last, r0 + step)
 
 
 def _cumsum_start(width: np.ndarray) -> np.ndarray:

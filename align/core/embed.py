@@ -211,12 +211,14 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
 
 
 class _Rows:
-    """Rows of arrays kept by key: added a batch at a time into arrays that grow by half (no
-    concatenation of everything on each addition), and read back by key or by row id."""
+    """Rows of arrays kept by key, read back by key or by row id. Rows are added a batch at a
+    time into segments of preallocated room (``reserve``; else half again the rows so far):
+    nothing already kept is ever copied to make room."""
 
     def __init__(self):
         self.index: dict = {}
-        self._cols: list[np.ndarray] | None = None
+        self._segs: list[list[np.ndarray]] = []  # each: one array per column, with room at the end
+        self._starts: list[int] = []  # the first row id of each segment
         self.size = 0
         self._want = 0  # rows to make room for (reserve)
 
@@ -224,30 +226,47 @@ class _Rows:
         return key in self.index
 
     def reserve(self, more: int) -> None:
-        """Room for ``more`` rows (added next) without growing on the way."""
-        self._want = self.size + more
+        """Room for ``more`` rows, added next."""
+        self._want = more
 
     def add(self, keys, *columns: np.ndarray) -> None:
-        n = len(columns[0])
-        want = max(self.size + n, self._want)
-        if self._cols is None:
-            self._cols = [np.empty((max(want, 1024),) + c.shape[1:], dtype=c.dtype) for c in columns]
-        elif self.size + n > len(self._cols[0]):
-            grown = want if self._want >= self.size + n else max(want, len(self._cols[0]) * 3 // 2)
-            self._cols = [np.concatenate([c[:self.size], np.empty((grown - self.size,) + c.shape[1:], dtype=c.dtype)])
-                          for c in self._cols]
-        for c, new in zip(self._cols, columns):
-            c[self.size:self.size + n] = new
+        n, done = len(columns[0]), 0
+        while done < n:
+            seg = self._segs[-1] if self._segs else None
+            room = self._starts[-1] + len(seg[0]) - self.size if seg else 0
+            if room == 0:
+                rows = max(n - done, self._want) if self._want else max(n - done, self.size // 2, 1024)
+                seg = [np.empty((rows,) + c.shape[1:], dtype=c.dtype) for c in columns]
+                self._segs.append(seg)
+                self._starts.append(self.size)
+                room = rows
+            self._want = 0
+            take = min(room, n - done)
+            at = self.size - self._starts[-1]
+            for c, new in zip(seg, columns):
+                c[at:at + take] = new[done:done + take]
+            self.size += take
+            done += take
         for k in keys:
             self.index[k] = len(self.index)
-        self.size += n
 
     def ids(self, keys) -> np.ndarray:
         return np.fromiter((self.index[k] for k in keys), dtype=np.int64)
 
     def take(self, ids: np.ndarray, first: int = 0, last: int | None = None) -> tuple[np.ndarray, ...]:
         """The rows ``ids`` of the columns [first, last) (default: all)."""
-        return tuple(col[ids] for col in self._cols[first:last])
+        ids = np.asarray(ids, dtype=np.int64)
+        seg_of = np.searchsorted(self._starts, ids, side="right") - 1
+        if len(ids) and seg_of.min() == seg_of.max():  # the usual case: one segment
+            k = int(seg_of[0])
+            return tuple(c[ids - self._starts[k]] for c in self._segs[k][first:last])
+        cols = self._segs[0][first:last]
+        out = [np.empty((len(ids),) + c.shape[1:], dtype=c.dtype) for c in cols]
+        for k in np.unique(seg_of).tolist():
+            at = seg_of == k
+            for o, c in zip(out, self._segs[k][first:last]):
+                o[at] = c[ids[at] - self._starts[k]]
+        return tuple(out)
 
     def get(self, keys, first: int = 0, last: int | None = None) -> tuple[np.ndarray, ...]:
         """The rows of ``keys`` of the columns [first, last) (default: all)."""
@@ -257,7 +276,7 @@ class _Rows:
         self.__init__()
 
 
-RUN_BLOCK = 8192  # runs composed at a time (memory: their members' parts)
+RUN_BLOCK = 2048  # runs composed at a time (memory: their members' parts, 6 KB a member)
 FILL_BLOCK = 16 * USEEncoder.batch_size  # texts encoded with their parts at a time (the same batches)
 
 

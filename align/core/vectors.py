@@ -27,6 +27,8 @@ import numpy as np
 BLOCK_CELLS = 1 << 16  # similarities computed at a time, at least (rows per block: cells // columns, at least 16)
 CELLS_PER_SENTENCE = 256  # ... and as many as this per sentence of the document: memory stays linear in its
 # size while the products stay large (fixed 64k-cell blocks were 16-row slivers, 2.3x slower at 5,852 x 7,804)
+MAX_BLOCK_CELLS = 1 << 22  # ... but no more than this: at 50,000 sentences a 512-row block and its smoothed
+# copies took 1.3 GB; 4 M cells are still 80 rows there
 
 
 def unit_rows(vecs: np.ndarray) -> np.ndarray:
@@ -53,9 +55,10 @@ def centred(vecs: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
 
 def row_blocks(n: int, m: int, cells: int | None = None, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
     """Row ranges [lo, hi) of an n×m computation, about ``cells`` cells each (at least 16 rows;
-    default: ``BLOCK_CELLS`` or ``CELLS_PER_SENTENCE`` × (n + m), whichever is more)."""
+    default: ``BLOCK_CELLS`` or ``CELLS_PER_SENTENCE`` × (n + m), whichever is more, at most
+    ``MAX_BLOCK_CELLS``)."""
     if cells is None:
-        cells = max(BLOCK_CELLS, CELLS_PER_SENTENCE * (n + m))
+        cells = min(max(BLOCK_CELLS, CELLS_PER_SENTENCE * (n + m)), MAX_BLOCK_CELLS)
     step = cells // max(1, m)
     if max_rows is not None:
         step = min(max_rows, step)
