@@ -13,6 +13,10 @@ Rows:
 * ``large-50000`` — the synthetic 50,000 + 50,000-sentence document of ``benchmarks/large.py``;
 * ``sample-press`` — ``align data/sample-press.txt`` (cold start, the small everyday case).
 
+For ``mac-dev x1`` it also times, once, what Bertalign's algorithm embeds with the same encoder:
+every window of 1–4 sentences of each side (its default ``max_align=5``), each distinct text once
+— a lower bound on Bertalign's time (its DP is not counted).
+
 Each measurement is a cold process, the two of a row interleaved: ``embed`` loads the default
 encoder and embeds every distinct sentence once, longest first so that batches pad little (what
 any embedding-based aligner pays at least; the copies of ``mac-dev x4`` are embedded once);
@@ -98,6 +102,19 @@ print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
+BERTALIGN_EMBED = r"""
+import json, sys
+from pathlib import Path
+texts = []
+for p in json.loads(sys.argv[1]):
+    sents = [t for t in Path(p).read_text(encoding="utf-8").splitlines() if t.strip()]
+    for k in range(1, 5):  # Bertalign's max_align=5 embeds every window of 1..4 sentences (yield_overlaps)
+        texts += [" ".join(sents[i:i + k]) for i in range(len(sents))]
+texts = sorted(dict.fromkeys(texts), key=len, reverse=True)
+from align.core.embed import load_encoder
+load_encoder().encode(texts)
+"""
+
 CODE = ROOT  # the package measured (--code)
 
 
@@ -137,9 +154,10 @@ def _large_files(tmp: Path, n: int) -> tuple[Path, Path, int]:
     return zp, ep, 2 * n
 
 
-def measure(name, files, sentences, presplit, repeat, out_dir):
-    """Interleaved cold runs: embed once, align; medians."""
+def measure(name, files, sentences, presplit, repeat, out_dir, bertalign=False):
+    """Interleaved cold runs: embed once, align (and Bertalign's embeddings, once); medians."""
     embeds, aligns, stages = [], [], []
+    bert = _run(BERTALIGN_EMBED, [str(f) for f in files])[0] if bertalign else None
     for _ in range(repeat):
         if files[1] is not None:
             w, _ = _run(EMBED, [str(f) for f in files])
@@ -160,6 +178,7 @@ def measure(name, files, sentences, presplit, repeat, out_dir):
            "ratio": wall / emb if emb else None, "read": med.get("read", 0.0), "embed": med.get("embed", 0.0),
            "compose": med.get("compose", 0.0), "align": align_own, "moves": moves_own, "calibrate": med.get("calibrate", 0.0),
            "write": med.get("write", 0.0), "peak_mb": med["peak_mb"], "runs": repeat}
+    row["bertalign"] = bert
     row["aligner_share"] = (align_own + moves_own + med.get("calibrate", 0.0)) / emb if emb else None
     return row
 
@@ -169,6 +188,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per small row (median); large rows run once")
     ap.add_argument("--skip-large", action="store_true", help="leave out the 50,000-sentence document")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
+    ap.add_argument("--skip-bertalign", action="store_true", help="leave out the Bertalign embedding run")
     ap.add_argument("--code", type=Path, default=ROOT, help="the checkout whose package is measured (default: this one)")
     args = ap.parse_args(argv)
     global CODE
@@ -179,14 +199,14 @@ def main(argv=None) -> None:
         out = tmp / "out"
         plan = []
         if (MAC / "src").is_dir():
-            plan.append(("mac-dev x1", _mac_files(tmp, 1), True, args.repeat))
-            plan.append(("mac-dev x4", _mac_files(tmp, 4), True, 1))
+            plan.append(("mac-dev x1", _mac_files(tmp, 1), True, args.repeat, True))
+            plan.append(("mac-dev x4", _mac_files(tmp, 4), True, 1, False))
         else:
             print(f"skipped the MAC-Dev rows: no {MAC}")
         if not args.skip_large:
-            plan.append(("large-50000", _large_files(tmp, 50000), True, 1))
-        for name, (zp, ep, n), presplit, repeat in plan:
-            rows.append(measure(name, (zp, ep), n, presplit, repeat, out))
+            plan.append(("large-50000", _large_files(tmp, 50000), True, 1, False))
+        for name, (zp, ep, n), presplit, repeat, bert in plan:
+            rows.append(measure(name, (zp, ep), n, presplit, repeat, out, bert and not args.skip_bertalign))
             print(f"  {name}: done", file=sys.stderr, flush=True)
         rows.append(measure("sample-press (cold)", (ROOT / "data" / "sample-press.txt", None), None, False,
                             args.repeat, out))
@@ -206,6 +226,11 @@ def main(argv=None) -> None:
               f"{r['peak_mb']:8.0f} {share}")
     print("ratio: align wall / embed-once wall; aligner/emb: the aligner's own time (align + moves + "
           "calibrate; encoder calls and composition excluded) / embed-once wall.")
+    for r in rows:
+        if r.get("bertalign"):
+            print(f"{r['name']}: Bertalign's embeddings alone (every window of 1-4 sentences, each distinct text "
+                  f"once, cold, its DP not counted): {r['bertalign']:.1f} s, {r['bertalign'] / r['wall']:.1f}x "
+                  f"the align wall")
     if args.json:
         print(json.dumps(rows))
 

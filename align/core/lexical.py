@@ -37,6 +37,7 @@ _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _TONE = re.compile(r"[1-5]")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A crude English stem: lower case, a common suffix off, at most 6 letters."""
     w = word.lower().strip("'-")
@@ -101,7 +102,8 @@ def char_pinyin(ch: str) -> str:
     return ""
 
 
-def segment(text: str, longest: int = 6) -> list[str]:
+@lru_cache(maxsize=100_000)  # zh_terms and zh_words segment the same sentence
+def segment(text: str, longest: int = 6) -> tuple[str, ...]:
     """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one)."""
     index = _index()
     out, k = [], 0
@@ -112,7 +114,7 @@ def segment(text: str, longest: int = 6) -> list[str]:
                 out.append(w)
                 k += size
                 break
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=100_000)  # the move search aligns a document several times
