@@ -42,14 +42,15 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         if not zh or not en:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
-            near = neighbours(centred(zv), centred(ev), opt.top_k + NEAR_SPARE)  # the one n × m pass
+            cands = None if opt.monotonic else moves.Candidates(len(zh), len(en), opt.moves)  # same pass
+            near = neighbours(centred(zv), centred(ev), opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
             evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
             orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near)
             if opt.monotonic:
                 orders.try_order(None)
             else:
-                moves.search_orders(orders, opt)
+                moves.search_orders(orders, opt, cands)
             runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
             beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
                                                        len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)

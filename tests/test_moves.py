@@ -283,6 +283,22 @@ def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed):
     assert find_moves(mv.Similarity(z, e), paras, anchors=anchors) == find_moves(sim, paras)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_candidates_from_the_documents_one_similarity_pass_are_the_move_finders_own(seed):
+    """The pipeline takes the move finder's candidates from its neighbours pass (blocks of other
+    sizes, one row of margin): what the finder's own pass gives (products of other shapes: to float
+    rounding)."""
+    from align.core.vectors import neighbours
+
+    z, e = _moved_vectors(seed)
+    opt = MoveOptions()
+    own_i, own_v = mv.candidates(mv.Similarity(z, e), opt)
+    fused = mv.Candidates(len(z), len(e), opt)
+    neighbours(z, e, 8, fused.add, cells=70 * 16)  # many blocks of 16 rows
+    assert np.array_equal(np.sort(fused.idx, axis=1), np.sort(own_i, axis=1))
+    np.testing.assert_allclose(np.sort(fused.sims, axis=1), np.sort(own_v, axis=1), rtol=0, atol=1e-6)
+
+
 def test_calibration_features_from_top_lists_equal_the_whole_matrix():
     """Best competitor outside a bead and a lone sentence's best match, without the n×m matrix."""
     from align.core.calibrate import features

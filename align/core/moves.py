@@ -53,7 +53,7 @@ from .embed import Encoder
 from .features import document_signals
 from .options import AlignOptions, MoveOptions
 from .signals import Signals
-from .vectors import Neighbours, all_blas_threads, centred, heaviest_chain, top_k_of
+from .vectors import Neighbours, all_blas_threads, block_top_k, centred, heaviest_chain, row_blocks
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -92,12 +92,13 @@ class Similarity:
             return self.zh[r0:r1] @ self.en[c0:c1].T
 
 
-def _smoothed_rows(sim: Similarity, lo: int, hi: int, opt: MoveOptions) -> np.ndarray:
-    """Rows [lo, hi) of ``smoothed``: needs only rows lo-1 .. hi of the similarities."""
-    n, m = sim.shape
+def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions) -> np.ndarray:
+    """Rows [lo, hi) of the smoothed similarities, from ``raw``: rows ``first`` .. of the similarities,
+    lo-1 .. hi where they exist."""
+    m = raw.shape[1]
     r = opt.reach
     a, b = max(0, lo - 1), min(n, hi + 1)
-    raw = sim.block(a, b)
+    raw = raw[a - first:b - first]
     pad = np.full((hi - lo + 2, m + 2 * r), -1.0)  # pad row t is row lo-1+t (-1 outside the document)
     pad[a - (lo - 1):a - (lo - 1) + (b - a), r:r + m] = raw
     before = pad[:-2, r:r + m].copy()
@@ -108,6 +109,24 @@ def _smoothed_rows(sim: Similarity, lo: int, hi: int, opt: MoveOptions) -> np.nd
     return raw[lo - a:hi - a] + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
 
 
+class Candidates:
+    """Each Chinese row's top-k English columns of the (smoothed) similarities, filled a block of
+    rows at a time (``add``): by ``candidates``' own pass, or by the document's one pass over its
+    similarities (``vectors.neighbours(also=…)``) when no sentence is masked as lone."""
+
+    def __init__(self, n: int, m: int, opt: MoveOptions):
+        self.n, self.opt = n, opt
+        k = min(opt.top_k, m)
+        self.idx = np.zeros((n, k), dtype=np.int64)
+        self.sims = np.zeros((n, k), dtype=np.float64)
+
+    def add(self, lo: int, hi: int, raw: np.ndarray, first: int) -> None:
+        """Rows [lo, hi) from ``raw``, rows ``first`` .. of the similarities (lo-1 .. hi)."""
+        if self.idx.shape[1]:
+            values = _smoothed(raw, lo, hi, first, self.n, self.opt) if self.opt.smooth else raw[lo - first:hi - first]
+            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, self.idx.shape[1])
+
+
 def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each Chinese row's top-k English columns of the (smoothed) similarities: (indices, values).
 
@@ -115,10 +134,11 @@ def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> t
     O((n + m)·k) plus one block.
     """
     n, m = sim.shape
-
-    def values(lo, hi):
-        return _smoothed_rows(sim, lo, hi, opt) if opt.smooth else sim.block(lo, hi)
-    return top_k_of(values, n, m, opt.top_k, cells=cells)
+    out = Candidates(n, m, opt)
+    for lo, hi in row_blocks(n, m, cells):
+        first = max(0, lo - 1)
+        out.add(lo, hi, sim.block(first, min(n, hi + 1)), first)
+    return out.idx, out.sims
 
 
 def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> list[tuple[int, int, float]]:
@@ -403,26 +423,28 @@ class Orders:
         return self.realign.gain(lone_zh, [at[j] for j in lone_en]), self.realign.keep
 
 
-def search_orders(orders: Orders, options: AlignOptions) -> None:
+def search_orders(orders: Orders, options: AlignOptions, ready: Candidates | None = None) -> None:
     """Which English order to align against, judged by the aligner's own path score (kept in
     ``orders``): the real order, the move finder's answers at decreasing evidence thresholds
     (``MoveOptions.thresholds``), then greedily single paragraphs moved to where their anchors
     belong (``paragraph_plan``), each kept only if the whole alignment scores higher; at most
     ``budget / (n + m)`` aligner runs, and never fewer than two: a move is always verified
     against the real order (unverified, the finder's look-alikes cost a long document more than
-    its real moves gave). Sentences known to have no counterpart are no anchors."""
+    its real moves gave). Sentences known to have no counterpart are no anchors. ``ready``: the
+    candidates, if the document's similarity pass made them (no sentence is lone)."""
     n, m = len(orders.zh), len(orders.en)
     if n > 1 and m > 1:
         z, e = centred(orders.zh_vecs), centred(orders.en_vecs)
         z[list(orders.lone[0])] = 0.0
         e[list(orders.lone[1])] = 0.0
-        _search(orders, Similarity(z, e), orders.en_paras, options.moves, max(2, options.budget // (n + m)))
+        cand = (ready.idx, ready.sims) if ready is not None and not any(orders.lone) else None
+        _search(orders, Similarity(z, e), orders.en_paras, options.moves, max(2, options.budget // (n + m)), cand)
     if orders.beads is None:
         orders.try_order(None)
 
 
-def _search(run: Orders, sim: Similarity, en_paras, opt: MoveOptions, budget: int) -> None:
-    anchors = chain(*candidates(sim, opt), sim.shape[1], opt)
+def _search(run: Orders, sim: Similarity, en_paras, opt: MoveOptions, budget: int, cand=None) -> None:
+    anchors = chain(*(cand or candidates(sim, opt)), sim.shape[1], opt)
     run.try_order(None)
     for w in opt.thresholds:
         if len(run.tried) >= budget:

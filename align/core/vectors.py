@@ -3,8 +3,8 @@
 * ``unit_rows`` / ``unit`` — rows (or one vector) at unit length; a zero row stays zero.
 * ``centred`` — a document's embeddings minus their mean, at unit length (the aligner, the
   move finder, one-sided paragraphs and calibration all compare *centred* vectors).
-* ``row_blocks`` / ``top_k`` — similarities computed in row blocks of about ``BLOCK_CELLS``
-  cells, so memory stays linear in the document size; never the n×m matrix.
+* ``row_blocks`` / ``top_k`` / ``block_top_k`` — similarities computed in row blocks of about
+  ``BLOCK_CELLS`` cells, so memory stays linear in the document size; never the n×m matrix.
 * ``neighbours`` — the document's one pass over its n × m similarities (``Neighbours``: each
   Chinese sentence's top k, each English sentence's best), read by every step that needs them.
 * ``heaviest_chain`` — the heaviest chain of points strictly increasing in both coordinates
@@ -87,15 +87,18 @@ def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *
     if k == 0:
         return idx, sims
     for lo, hi in row_blocks(n, m, cells, max_rows):
-        sim = values(lo, hi)
-        part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        val = np.take_along_axis(sim, part, axis=1)
-        if best_first:
-            order = np.argsort(-val, axis=1, kind="stable")
-            part, val = np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
-        idx[lo:hi] = part
-        sims[lo:hi] = val
+        idx[lo:hi], sims[lo:hi] = block_top_k(values(lo, hi), k, best_first)
     return idx, sims
+
+
+def block_top_k(sim: np.ndarray, k: int, best_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k largest values of a block (k <= its columns): (columns, values)."""
+    part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    val = np.take_along_axis(sim, part, axis=1)
+    if best_first:
+        order = np.argsort(-val, axis=1, kind="stable")
+        part, val = np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
+    return part, val
 
 
 @dataclass
@@ -141,8 +144,16 @@ class Neighbours:
         return out_i, out_s
 
 
-def neighbours(z: np.ndarray, e: np.ndarray, k: int) -> Neighbours:
-    """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, on all cores."""
+EVIDENCE_BLOCK_CELLS = 1 << 22  # neighbours reads each block twice (rows and columns): bigger blocks
+
+
+def neighbours(z: np.ndarray, e: np.ndarray, k: int,
+               also: Callable[[int, int, np.ndarray, int], None] | None = None,
+               cells: int = EVIDENCE_BLOCK_CELLS) -> Neighbours:
+    """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, on all cores.
+    ``also(lo, hi, rows, first)``: called with each block's similarities, ``rows`` being the rows
+    ``first`` .. ``first + len(rows)`` of the matrix, one more on each side of [lo, hi) where there
+    is one (the move finder's smoothed candidates come from the same pass)."""
     n, m = len(z), len(e)
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
@@ -152,10 +163,13 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int) -> Neighbours:
     if k == 0 or n == 0:
         return Neighbours(idx, sims, col_idx, col_sims)
     with all_blas_threads():
-        for lo, hi in row_blocks(n, m, EVIDENCE_BLOCK_CELLS):
-            sim = z[lo:hi] @ e.T
-            part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-            idx[lo:hi], sims[lo:hi] = part, np.take_along_axis(sim, part, axis=1)
+        for lo, hi in row_blocks(n, m, cells):
+            first = max(0, lo - 1) if also else lo
+            rows = z[first:min(n, hi + 1) if also else hi] @ e.T
+            sim = rows[lo - first:hi - first]
+            idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
+            if also:
+                also(lo, hi, rows, first)
             arg = sim.argmax(axis=0)
             best = sim[arg, np.arange(m)]
             better = best > col_sims
@@ -163,7 +177,6 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int) -> Neighbours:
     return Neighbours(idx, sims, col_idx, col_sims)
 
 
-EVIDENCE_BLOCK_CELLS = 1 << 22  # neighbours reads each block twice (rows and columns): bigger blocks
 
 
 def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[float], size: int) -> list[int]:
