@@ -412,6 +412,14 @@ def test_moved_counts_the_smaller_side_of_each_crossing_and_depends_on_the_beads
     # one pair linked far away: out of order, and it jumps; its neighbours do not
     got, jumps = marks([0, 1, 30, 2, 3, 4])
     assert got == [2] and jumps[2] == 28 and jumps[1] == jumps[3] == 0
+    # the last pair comes after a moved one: it follows on from the in-order pair before that, no jump
+    beads = [Bead([0], [0]), Bead([1], [1]), Bead([2], [2]), Bead([3], [30]), Bead([4], [3, 4])]
+    mv.order_marks(beads)
+    assert [b.moved for b in beads] == [False, False, False, True, False]
+    assert [b.jump for b in beads] == [0, 0, 0, 27, 0]
+    # a moved block of two: its pairs follow on from each other, the pairs around it from theirs
+    got, jumps = marks([0, 1, 2, 20, 21, 3, 4, 5])
+    assert got == [3, 4] and jumps == [0] * 8
 
 
 def test_a_document_too_long_for_more_tries_still_checks_a_move_against_the_real_order():

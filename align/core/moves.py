@@ -518,7 +518,9 @@ def order_marks(beads: list[Bead]) -> None:
     ``moved``: the pairs (beads in Chinese order) to take out so that the English of all the
     others runs in order, as few sentences as possible: of each crossing, the smaller side. ``jump``: how many English
     sentences lie between a pair's English and the English of the pairs next to it in Chinese
-    order (the nearer of the two sides); 0 in a run that follows on. Both depend on the beads
+    order (the nearer of the two sides); 0 in a run that follows on. An in-order pair is measured
+    against its nearest in-order pairs (a moved block beside it does not make it jump), a moved
+    pair against its neighbours whatever they are (its own block's). Both depend on the beads
     alone, so the same beads always get the same marks."""
     pairs = [b for b in beads if b.two_sided]
     for b in beads:
@@ -527,12 +529,19 @@ def order_marks(beads: list[Bead]) -> None:
         return
     firsts = [min(b.en_ids) for b in pairs]
     sizes = [float(len(b.zh_ids) + len(b.en_ids)) for b in pairs]
-    keep = set(heaviest_chain(list(range(len(pairs))), firsts, sizes, max(firsts) + 1))
+    keep = sorted(heaviest_chain(list(range(len(pairs))), firsts, sizes, max(firsts) + 1))
+    kept = set(keep)
     for k, b in enumerate(pairs):
-        b.moved = k not in keep
+        b.moved = k not in kept
+        if b.moved:
+            before, after = k - 1, k + 1
+        else:  # the in-order pairs before and after it
+            at = bisect.bisect_left(keep, k)
+            before = keep[at - 1] if at > 0 else -1
+            after = keep[at + 1] if at + 1 < len(keep) else len(pairs)
         gaps = []
-        if k > 0:
-            gaps.append(abs(min(b.en_ids) - max(pairs[k - 1].en_ids) - 1))
-        if k + 1 < len(pairs):
-            gaps.append(abs(min(pairs[k + 1].en_ids) - max(b.en_ids) - 1))
+        if before >= 0:
+            gaps.append(abs(min(b.en_ids) - max(pairs[before].en_ids) - 1))
+        if after < len(pairs):
+            gaps.append(abs(min(pairs[after].en_ids) - max(b.en_ids) - 1))
         b.jump = min(gaps) if gaps else 0
