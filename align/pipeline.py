@@ -54,6 +54,8 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
             beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
                                                        len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
+            del orders  # the aligner runs are over: their scorers and the composed runs they read go
+            enc.forget_runs()
             if not opt.monotonic and opt.lone.rescue:
                 beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone, near)
             if opt.lone.reattach:

@@ -102,7 +102,6 @@ def char_pinyin(ch: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=100_000)  # zh_terms and zh_words segment the same sentence
 def segment(text: str, longest: int = 6) -> tuple[str, ...]:
     """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one)."""
     index = _index()
@@ -117,14 +116,14 @@ def segment(text: str, longest: int = 6) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=100_000)  # the move search aligns a document several times
-def zh_terms(text: str) -> frozenset[str]:
-    """English stems that the Chinese sentence's words translate to, plus ``py:`` pinyin of
-    every run of one to three characters (for names, matched against capitalised English words)."""
+def zh_terms(text: str, words: tuple[str, ...] | None = None) -> frozenset[str]:
+    """English stems that the Chinese sentence's words (``segment(text)``, unless given) translate
+    to, plus ``py:`` pinyin of every run of one to three characters (for names, matched against
+    capitalised English words). Not cached: a document's signals are built once (``signals``)."""
     if not _index():
         return frozenset()
     out: set[str] = set()
-    for w in segment(text):
+    for w in segment(text) if words is None else words:
         if not _CJK.match(w):
             continue
         t = word_stems(w)
@@ -141,12 +140,12 @@ def zh_terms(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=100_000)  # the move search aligns a document several times
-def zh_words(text: str) -> tuple[frozenset[str], ...]:
-    """The English stems of each Chinese word of two or more characters that CC-CEDICT knows
-    (one set per word, in order): for the share of the Chinese side that the English covers."""
+def zh_words(text: str, words: tuple[str, ...] | None = None) -> tuple[frozenset[str], ...]:
+    """The English stems of each Chinese word (``segment(text)``, unless given) of two or more
+    characters that CC-CEDICT knows (one set per word, in order): for the share of the Chinese
+    side that the English covers."""
     out = []
-    for w in segment(text):
+    for w in segment(text) if words is None else words:
         if len(w) > 1 and _CJK.match(w):
             t = word_stems(w)
             if t:
@@ -154,7 +153,6 @@ def zh_words(text: str) -> tuple[frozenset[str], ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def en_terms(text: str) -> tuple[str, ...]:
     """The English sentence's content words as stems; capitalised words also as ``py:`` names."""
     out = []
@@ -192,7 +190,6 @@ def _num_key(value: float, pct: bool) -> str:
     return ("%" if pct else "#") + f"{value:.6g}"
 
 
-@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def zh_anchors(text: str) -> frozenset[str]:
     """Numbers (with 万/亿/% folded into the value) and Latin tokens of a Chinese sentence."""
     text = unicodedata.normalize("NFKC", text)
@@ -206,7 +203,6 @@ def zh_anchors(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=100_000)  # the move search aligns a document several times
 def en_anchors(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(numbers, capitalised / acronym tokens) of an English sentence, keyed like ``zh_anchors``."""
     text = unicodedata.normalize("NFKC", text)

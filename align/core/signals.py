@@ -108,11 +108,12 @@ class Lexicon:
     a sentence of the other side translates (``ItemBits``)."""
 
     def __init__(self, zh_texts, en_texts):
-        z_terms = [lexical.zh_terms(t) for t in zh_texts]
+        z_segs = [lexical.segment(t) for t in zh_texts]
+        z_terms = [lexical.zh_terms(t, w) for t, w in zip(zh_texts, z_segs)]
         e_terms = [lexical.en_terms(t) for t in en_texts]
         self.e_counts = np.array([len(t) for t in e_terms], dtype=float)
         self.e_count_cum = cumsum0(self.e_counts)
-        z_words = [lexical.zh_words(t) for t in zh_texts]
+        z_words = [lexical.zh_words(t, w) for t, w in zip(zh_texts, z_segs)]
         self.z_words_cum = cumsum0(np.array([len(w) for w in z_words], dtype=float))
         e_stems = [frozenset(x.split("|", 1)[0] for x in t) for t in e_terms]
         # English term u of sentence k is a hit for Chinese sentence q when its stem (or its name) is a term of q.
