@@ -93,20 +93,34 @@ class Similarity:
 
 
 def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions) -> np.ndarray:
-    """Rows [lo, hi) of the smoothed similarities, from ``raw``: rows ``first`` .. of the similarities,
-    lo-1 .. hi where they exist."""
-    m = raw.shape[1]
-    r = opt.reach
+    """Rows [lo, hi) of the smoothed similarities (``smoothed``), from ``raw``: rows ``first`` .. of
+    the similarities, lo-1 .. hi where they exist. Each raw row's best match (at least 0) just
+    before and just after each column is taken once, in the similarities' own precision (a
+    maximum is exact), and only the sum in float64, as ``smoothed`` does it."""
     a, b = max(0, lo - 1), min(n, hi + 1)
-    raw = raw[a - first:b - first]
-    pad = np.full((hi - lo + 2, m + 2 * r), -1.0)  # pad row t is row lo-1+t (-1 outside the document)
-    pad[a - (lo - 1):a - (lo - 1) + (b - a), r:r + m] = raw
-    before = pad[:-2, r:r + m].copy()
-    after = pad[2:, r:r + m].copy()
-    for d in range(1, r + 1):
-        np.maximum(before, pad[:-2, r - d:r - d + m], out=before)
-        np.maximum(after, pad[2:, r + d:r + d + m], out=after)
-    return raw[lo - a:hi - a] + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
+    ext = raw[a - first:b - first]
+    pos = np.maximum(ext, 0)
+    left, right = _window_best(pos, opt.reach, True), _window_best(pos, opt.reach, False)
+    out = np.zeros((hi - lo, ext.shape[1]))
+    u0, d1 = max(lo, a + 1), min(hi, b - 1)  # rows with a row above / below them in ext
+    out[u0 - lo:] += left[u0 - 1 - a:hi - 1 - a]
+    out[:d1 - lo] += right[lo + 1 - a:d1 + 1 - a]
+    out *= opt.smooth
+    out += ext[lo - a:hi - a]
+    return out
+
+
+def _window_best(x: np.ndarray, r: int, before: bool) -> np.ndarray:
+    """Each row's best of columns j-r .. j (``before``) or j .. j+r, by doubling spans."""
+    out, span = x.copy(), 1  # out[j] covers span columns
+    while span < r + 1:
+        step = min(span, r + 1 - span)
+        if before:
+            np.maximum(out[:, step:], out[:, :-step], out=out[:, step:])
+        else:
+            np.maximum(out[:, :-step], out[:, step:], out=out[:, :-step])
+        span += step
+    return out
 
 
 class Candidates:
