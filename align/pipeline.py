@@ -18,6 +18,7 @@ from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import CachedEncoder, Encoder, load_encoder
 from .core.options import AlignOptions
+from .core.similarity import Candidates
 from .core.vectors import centred, neighbours, one_blas_thread
 from .model import Alignment, Document
 
@@ -42,7 +43,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         if not zh or not en:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
-            cands = None if opt.monotonic else moves.Candidates(len(zh), len(en), opt.moves)  # same pass
+            cands = None if opt.monotonic else Candidates(len(zh), len(en), opt.moves)  # same pass
             near = neighbours(centred(zv), centred(ev), opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
             evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)

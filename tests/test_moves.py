@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from align import api, cli
 from align.core import lone
 from align.core import moves as mv
+from align.core import similarity as sim_
 from align.core.aligner import align
 from align.core.calibrate import calibrate_beads
 from align.core.moves import find_moves
@@ -273,14 +274,14 @@ def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed):
     z, e = _moved_vectors(seed)
     sim = z @ e.T
     opt = MoveOptions()
-    idx, vals = mv.candidates(mv.Similarity(z, e), opt, cells=64)  # many blocks of 16 rows on a 70×70 document
-    full = mv.smoothed(sim, opt)
+    idx, vals = sim_.candidates(sim_.Similarity(z, e), opt, cells=64)  # many blocks of 16 rows on a 70×70 document
+    full = sim_.smoothed(sim, opt)
     want = np.sort(-full, axis=1)[:, :opt.top_k]
     np.testing.assert_allclose(-np.sort(-vals, axis=1), -want, rtol=0, atol=1e-5)
     np.testing.assert_allclose(vals, np.take_along_axis(full, idx, axis=1), rtol=0, atol=1e-5)
     paras = [j // 4 for j in range(len(e))]
     anchors = mv.chain(idx, vals, len(e), opt)
-    assert find_moves(mv.Similarity(z, e), paras, anchors=anchors) == find_moves(sim, paras)
+    assert find_moves(sim_.Similarity(z, e), paras, anchors=anchors) == find_moves(sim, paras)
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -292,8 +293,8 @@ def test_candidates_from_the_documents_one_similarity_pass_are_the_move_finders_
 
     z, e = _moved_vectors(seed)
     opt = MoveOptions()
-    own_i, own_v = mv.candidates(mv.Similarity(z, e), opt)
-    fused = mv.Candidates(len(z), len(e), opt)
+    own_i, own_v = sim_.candidates(sim_.Similarity(z, e), opt)
+    fused = sim_.Candidates(len(z), len(e), opt)
     neighbours(z, e, 8, fused.add, cells=70 * 16)  # many blocks of 16 rows
     assert np.array_equal(np.sort(fused.idx, axis=1), np.sort(own_i, axis=1))
     np.testing.assert_allclose(np.sort(fused.sims, axis=1), np.sort(own_v, axis=1), rtol=0, atol=1e-6)

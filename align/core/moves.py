@@ -53,7 +53,8 @@ from .embed import Encoder
 from .features import document_signals
 from .options import AlignOptions, MoveOptions
 from .signals import Signals
-from .vectors import Neighbours, all_blas_threads, block_top_k, centred, heaviest_chain, row_blocks
+from .similarity import Candidates, Similarity, candidates
+from .vectors import Neighbours, centred, heaviest_chain
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -61,98 +62,6 @@ def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.
     excess = np.maximum(0.0, np.abs(dj - ratio * di) - opt.slack)
     cost = np.minimum(opt.jump, opt.distortion * excess)
     return np.where(dj <= 0, opt.jump, cost)
-
-
-class Similarity:
-    """Cosine similarities of Chinese × English sentences, computed on demand in blocks.
-
-    Built from the two (centred, unit) embedding matrices, it never holds the whole
-    n×m matrix: memory stays linear in the document size. ``Similarity.of_matrix``
-    wraps a ready matrix (small inputs, tests).
-    """
-
-    def __init__(self, zh: np.ndarray, en: np.ndarray):
-        self.zh, self.en, self.matrix = zh, en, None
-        self.shape = (zh.shape[0], en.shape[0])
-
-    @classmethod
-    def of_matrix(cls, sim: np.ndarray) -> "Similarity":
-        out = cls.__new__(cls)
-        out.zh = out.en = None
-        out.matrix = np.asarray(sim)
-        out.shape = out.matrix.shape
-        return out
-
-    def block(self, r0: int, r1: int, c0: int = 0, c1: int | None = None) -> np.ndarray:
-        """Rows [r0, r1) × columns [c0, c1) of the similarity matrix."""
-        c1 = self.shape[1] if c1 is None else c1
-        if self.matrix is not None:
-            return self.matrix[r0:r1, c0:c1]
-        with all_blas_threads():  # a large product
-            return self.zh[r0:r1] @ self.en[c0:c1].T
-
-
-def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions) -> np.ndarray:
-    """Rows [lo, hi) of the smoothed similarities (``smoothed``), from ``raw``: rows ``first`` .. of
-    the similarities, lo-1 .. hi where they exist. Each raw row's best match (at least 0) just
-    before and just after each column is taken once, in the similarities' own precision (a
-    maximum is exact), and only the sum in float64, as ``smoothed`` does it."""
-    a, b = max(0, lo - 1), min(n, hi + 1)
-    ext = raw[a - first:b - first]
-    pos = np.maximum(ext, 0)
-    left, right = _window_best(pos, opt.reach, True), _window_best(pos, opt.reach, False)
-    out = np.zeros((hi - lo, ext.shape[1]))
-    u0, d1 = max(lo, a + 1), min(hi, b - 1)  # rows with a row above / below them in ext
-    out[u0 - lo:] += left[u0 - 1 - a:hi - 1 - a]
-    out[:d1 - lo] += right[lo + 1 - a:d1 + 1 - a]
-    out *= opt.smooth
-    out += ext[lo - a:hi - a]
-    return out
-
-
-def _window_best(x: np.ndarray, r: int, before: bool) -> np.ndarray:
-    """Each row's best of columns j-r .. j (``before``) or j .. j+r, by doubling spans."""
-    out, span = x.copy(), 1  # out[j] covers span columns
-    while span < r + 1:
-        step = min(span, r + 1 - span)
-        if before:
-            np.maximum(out[:, step:], out[:, :-step], out=out[:, step:])
-        else:
-            np.maximum(out[:, :-step], out[:, step:], out=out[:, :-step])
-        span += step
-    return out
-
-
-class Candidates:
-    """Each Chinese row's top-k English columns of the (smoothed) similarities, filled a block of
-    rows at a time (``add``): by ``candidates``' own pass, or by the document's one pass over its
-    similarities (``vectors.neighbours(also=…)``) when no sentence is masked as lone."""
-
-    def __init__(self, n: int, m: int, opt: MoveOptions):
-        self.n, self.opt = n, opt
-        k = min(opt.top_k, m)
-        self.idx = np.zeros((n, k), dtype=np.int64)
-        self.sims = np.zeros((n, k), dtype=np.float64)
-
-    def add(self, lo: int, hi: int, raw: np.ndarray, first: int) -> None:
-        """Rows [lo, hi) from ``raw``, rows ``first`` .. of the similarities (lo-1 .. hi)."""
-        if self.idx.shape[1]:
-            values = _smoothed(raw, lo, hi, first, self.n, self.opt) if self.opt.smooth else raw[lo - first:hi - first]
-            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, self.idx.shape[1])
-
-
-def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Each Chinese row's top-k English columns of the (smoothed) similarities: (indices, values).
-
-    Computed in row blocks (``vectors.row_blocks``, or of about ``cells`` cells): memory
-    O((n + m)·k) plus one block.
-    """
-    n, m = sim.shape
-    out = Candidates(n, m, opt)
-    for lo, hi in row_blocks(n, m, cells):
-        first = max(0, lo - 1)
-        out.add(lo, hi, sim.block(first, min(n, hi + 1)), first)
-    return out.idx, out.sims
 
 
 def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> list[tuple[int, int, float]]:
@@ -208,20 +117,6 @@ def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> 
         out.append((rows[cur], cols[cur], sims[cur]))
         cur = back[cur]
     return out[::-1]
-
-
-def smoothed(sim: np.ndarray, opt: MoveOptions) -> np.ndarray:
-    """sim[i, j] plus ``smooth`` × the best match of row i-1 just before j and of row i+1 just after j.
-
-    A sentence pair inside a block whose neighbours also pair up gains; an isolated look-alike does not.
-    Reference version on a whole matrix (n×m memory; tests): ``candidates`` computes the same in row blocks.
-    """
-    n, m = sim.shape
-    pad = np.full((n + 2, m + 2 * opt.reach), -1.0)
-    pad[1:-1, opt.reach:opt.reach + m] = sim
-    before = np.max([pad[:-2, opt.reach - d:opt.reach - d + m] for d in range(0, opt.reach + 1)], axis=0)
-    after = np.max([pad[2:, opt.reach + d:opt.reach + d + m] for d in range(0, opt.reach + 1)], axis=0)
-    return sim + opt.smooth * (np.maximum(before, 0) + np.maximum(after, 0))
 
 
 def heaviest_increasing(anchors: list[tuple[int, int, float]]) -> set[int]:
