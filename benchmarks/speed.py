@@ -90,30 +90,19 @@ print("STAGES " + json.dumps(T))
 """
 
 EMBED = r"""
-import json, resource, sys
+import json, sys
 from pathlib import Path
+arg = json.loads(sys.argv[1])
 texts = []
-for p in json.loads(sys.argv[1]):
-    texts += [t for t in Path(p).read_text(encoding="utf-8").splitlines() if t.strip()]
+for p in arg["files"]:
+    sents = [t for t in Path(p).read_text(encoding="utf-8").splitlines() if t.strip()]
+    for k in range(1, arg["windows"] + 1):  # every window of 1 .. windows sentences (1: each sentence)
+        texts += [" ".join(sents[i:i + k]) for i in range(len(sents))]
 texts = sorted(dict.fromkeys(texts), key=len, reverse=True)  # each text once, batches that pad little
 from align.core.embed import load_encoder
 load_encoder().encode(texts)
-print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
-
-
-BERTALIGN_EMBED = r"""
-import json, sys
-from pathlib import Path
-texts = []
-for p in json.loads(sys.argv[1]):
-    sents = [t for t in Path(p).read_text(encoding="utf-8").splitlines() if t.strip()]
-    for k in range(1, 5):  # Bertalign's max_align=5 embeds every window of 1..4 sentences (yield_overlaps)
-        texts += [" ".join(sents[i:i + k]) for i in range(len(sents))]
-texts = sorted(dict.fromkeys(texts), key=len, reverse=True)
-from align.core.embed import load_encoder
-load_encoder().encode(texts)
-"""
+BERTALIGN_WINDOWS = 4  # Bertalign's max_align=5 embeds every window of 1..4 sentences (yield_overlaps)
 
 CODE = ROOT  # the package measured (--code)
 
@@ -157,12 +146,13 @@ def _large_files(tmp: Path, n: int) -> tuple[Path, Path, int]:
 def measure(name, files, sentences, presplit, repeat, out_dir, bertalign=False):
     """Interleaved cold runs: embed once, align (and Bertalign's embeddings, once); medians."""
     embeds, aligns, stages = [], [], []
-    bert = _run(BERTALIGN_EMBED, [str(f) for f in files])[0] if bertalign else None
+    paths = [str(f) for f in files if f is not None]
+    bert = _run(EMBED, {"files": paths, "windows": BERTALIGN_WINDOWS})[0] if bertalign else None
     for _ in range(repeat):
         if files[1] is not None:
-            w, _ = _run(EMBED, [str(f) for f in files])
+            w, _ = _run(EMBED, {"files": paths, "windows": 1})
             embeds.append(w)
-        args = [str(f) for f in files if f is not None] + ["-o", str(out_dir), "--format", "jsonl", "--force"]
+        args = paths + ["-o", str(out_dir), "--format", "jsonl", "--force"]
         if presplit:
             args.append("--presplit")
         w, out = _run(CHILD, args)

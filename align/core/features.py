@@ -99,7 +99,7 @@ class Side:
         self.paras = np.asarray(paras) if paras is not None and len(paras) == len(texts) else None
         self.lone: np.ndarray | None = None  # mask of sentences with no counterpart (set_lone)
         self.lone_cum: np.ndarray | None = None
-        self._runs = self._composed = None  # compose_runs
+        self._composed: dict | None = None  # run length -> ids into the encoder's composed runs (compose_runs)
 
     def set_lone(self, ids) -> None:
         self.lone = self.lone_cum = None
@@ -117,26 +117,26 @@ class Side:
     @property
     def composed(self) -> bool:
         """Whether runs' embeddings come from the encoder's composition (``compose_runs``)."""
-        return self._runs is not None
+        return self._composed is not None
 
-    def compose_runs(self, encoder) -> None:
+    def compose_runs(self) -> None:
         """Take runs' embeddings from the encoder's composition (a ``CachedEncoder``'s ``run_ids``
         and ``run_vecs``: the Side keeps ids, the encoder the vectors) instead of sums."""
-        self._runs, self._composed = encoder, {}
+        self._composed = {}
 
     def summed(self, lo: int, hi: int, a: int) -> np.ndarray:
         """Embeddings of the runs [s, s+a) for the starts lo <= s < hi, from summed sentence embeddings,
         or composed by the encoder (``compose_runs``); rows of starts past the end are zero."""
         if a == 1:
             return self.vecs[lo:hi]
-        if self._runs is not None:
+        if self._composed is not None:
             ids = self._composed.get(a)
             if ids is None:
-                ids = self._composed[a] = self._runs.run_ids(self.texts, a)
+                ids = self._composed[a] = self.encoder.run_ids(self.texts, a)
             out = np.zeros((hi - lo, self.vecs.shape[1]), dtype=np.float32)
             top = min(hi, len(ids))
             if top > lo:
-                out[:top - lo] = self._centre(self._runs.run_vecs(ids[lo:top]))
+                out[:top - lo] = self._centre(self.encoder.run_vecs(ids[lo:top]))
             return out
         top = min(hi, len(self.texts) - a + 1)
         acc = np.zeros((hi - lo, self.raw.shape[1]), dtype=np.float32)
@@ -215,8 +215,8 @@ class BeadScorer:
         self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
         self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)
         if zh_vecs is not None and opt.spans == "compose" and getattr(encoder, "composes", False):
-            self.z.compose_runs(encoder)
-            self.e.compose_runs(encoder)
+            self.z.compose_runs()
+            self.e.compose_runs()
         self.full_ratio = self.z.cum[-1] / max(self.e.cum[-1], 1.0)  # Chinese characters per English character
         self.ratio = self.full_ratio  # the same without the lone sentences (set_lone)
         w = dict(COSINE_WEIGHTS if opt.scorer == "cosine" else WEIGHTS)
