@@ -452,3 +452,32 @@ def test_a_long_documents_calibration_competitors_come_from_near_the_bead():
         assert list(idx[r]) == list(want)
     full = near_top(q[:10], keys[:90], 3, lo[:10], hi[:10], window=50)  # 90 keys <= 2 x 50: all of them
     np.testing.assert_array_equal(full[0], np.argsort(-(q[:10] @ keys[:90].T), axis=1, kind="stable")[:, :3])
+
+
+@pytest.mark.parametrize("lone_en", [(), (7,)])
+def test_a_run_against_another_english_order_reads_the_beads_it_shares_and_scores_the_same(lone_en):
+    """The move search aligns the document again against reordered English; beads it holds in the
+    same order as the run before are read from that run's table instead of scored again. The path,
+    its score and the bead scores must be those of a run that scores every bead itself."""
+    from align.core.dp import Known
+
+    keys = list(range(40))
+    zh, en = [zh_s(k) for k in keys], [en_s(k) for k in keys]
+    en[12:13] = [f"Sentence «12» begins here,", "and it ends there."]  # a 1-2 bead
+    enc = TopicEncoder()
+    zv, ev = enc.encode(zh), enc.encode(en)
+    order = list(range(0, 10)) + list(range(25, 33)) + list(range(10, 25)) + list(range(33, len(en)))
+    opt = AlignOptions(spans="sum")  # a bead's score is its own (USE's composed spans are too; refined ones are not)
+    first = align(zh, en, enc, opt, zv, ev, lone_en=lone_en, keep_table=True)
+    lone_here = [k for k, j in enumerate(order) if j in lone_en]
+    args = (zh, [en[j] for j in order], enc, opt, zv, ev[order])
+    fresh = align(*args, lone_en=lone_here, keep_table=True)
+    known = Known(first.table, order)
+    read = align(*args, lone_en=lone_here, known=known, keep_table=True)
+    for got, want in zip(read.table.flat, fresh.table.flat):  # every bead's score, not only the path's
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)  # float32 products, in blocks of other shapes
+    assert [(b.zh_ids, b.en_ids) for b in read.beads] == [(b.zh_ids, b.en_ids) for b in fresh.beads]
+    assert read.total == pytest.approx(fresh.total, abs=1e-4)
+    assert [b.score for b in read.beads] == pytest.approx([b.score for b in fresh.beads], abs=1e-6)
+    diagonal = known.scores(1, 1, np.arange(1, 41), np.arange(1, 41))[0]
+    assert diagonal[:10].all() and not diagonal[10:18].any()  # read where both runs hold the same beads

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Bead
-from .dp import Pass, Realigner, band, best_path, shortlist
+from .dp import Known, Pass, Realigner, Table, band, best_path, shortlist
 from .embed import Encoder
 from .features import FEATURES, BeadScorer, bead_types, need_both, type_key
 from .options import AlignOptions
@@ -139,11 +139,13 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
 @dataclass
 class AlignRun:
     """What one aligner run gives: the beads, the path's total score (comparable between English
-    orders of the same document) and a ``Realigner`` for cheap what-ifs (None when a side is empty)."""
+    orders of the same document), a ``Realigner`` for cheap what-ifs (None when a side is empty)
+    and, when asked for, its bead scores (``table``: for ``dp.Known``)."""
 
     beads: list[Bead]
     total: float = 0.0
     realign: Realigner | None = None
+    table: Table | None = None
 
 
 def _embed_all_spans(problem: Problem) -> None:
@@ -165,7 +167,8 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           options: AlignOptions | None = None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
           zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
-          lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None) -> AlignRun:
+          lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None,
+          known: Known | None = None, keep_table: bool = False) -> AlignRun:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
@@ -175,6 +178,9 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     and leaving them one-sided costs nothing. ``near``: the document's ``vectors.Neighbours``
     (of the centred vectors, English in this order), so that the first path needs no pass of its own;
     ``signals``: the document's ``features.document_signals`` for these texts (else built here).
+    ``known``: bead scores of an earlier run of this document against the English in another
+    order (``dp.Known``; not read where spans are refined, as a bead's score then depends on the
+    run); ``keep_table``: keep this run's (``AlignRun.table``).
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
@@ -188,6 +194,7 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     if scorer.z.vecs is not None and (opt.spans == "refine" or opt.spans == "compose" and not scorer.z.composed):
         first: Pass = best_path(scorer, n, m, wins, types, keep_scores=True)
         need_both(scorer.z, scorer.e, *shortlist(scorer, wins, types, first, opt.refine_margin))
-    final = best_path(scorer, n, m, wins, types)
+        known = None
+    final = best_path(scorer, n, m, wins, types, keep_scores=keep_table, known=known)
     return AlignRun(problem.beads(final.path, exact=opt.spans == "embed"), final.end,
-                    Realigner(scorer, wins, types, final.path, lone_zh, lone_en))
+                    Realigner(scorer, wins, types, final.path, lone_zh, lone_en), final.scores)

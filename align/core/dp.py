@@ -6,6 +6,8 @@
   row by row, vectorised over the band; insertions within a row as a running maximum.
 * ``shortlist`` — after a first pass with summed span embeddings, the multi-sentence beads
   worth a real embedding.
+* ``Known`` — an earlier run's bead scores, read instead of scored again by a run of the same
+  document against the English in another order (the move search's runs).
 * ``Realigner`` — a finished alignment kept for cheap what-ifs: a window of the path aligned
   again with more sentences marked one-sided.
 """
@@ -88,8 +90,40 @@ class Table:
         return float(self.flat[t][self.start[t][r] + j - self.c0[t][r]])
 
 
-def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, types) -> Table:
-    """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, one batch per bead type."""
+@dataclass
+class Known:
+    """The bead scores of an earlier run of the same document (a ``Table`` from its origin) with
+    the same Chinese, the same sentences known to have no counterpart and the same options, but the
+    English in another order: English position k of this run is position ``order[k]`` of that one.
+    A bead whose English sentences run consecutively there too is the same bead and has the same
+    score (its signals are the bead's own; the centring means do not depend on the order)."""
+
+    table: Table
+    order: np.ndarray
+
+    def __post_init__(self):
+        self.order = np.asarray(self.order, dtype=np.int64)
+        self._piece = cumsum0(np.diff(self.order) != 1).astype(np.int64)  # runs of consecutive positions
+        self._type = {t: k for k, t in enumerate(self.table.types)}
+
+    def scores(self, a: int, b: int, I: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For beads of type (a, b) ending at DP cells (I, J) of this run: which ones the earlier run
+        scored, and their scores."""
+        t, tab = self._type[(a, b)], self.table
+        start = J - b
+        same = self._piece[J - 1] == self._piece[start]
+        I, J0 = I[same], self.order[start[same]] + b  # the bead's end cell in the earlier run
+        ok, c0, c1 = tab.ok[t][I], tab.c0[t][I], tab.c1[t][I]
+        hit = ok & (c0 <= J0) & (J0 <= c1)
+        got = np.zeros(len(J), dtype=bool)
+        at = np.flatnonzero(same)[hit]
+        got[at] = True
+        return got, tab.flat[t][tab.start[t][I[hit]] + J0[hit] - c0[hit]]
+
+
+def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, types, known: Known | None = None) -> Table:
+    """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, one batch per bead type;
+    those ``known`` (for a band from the origin) are read, not scored."""
     wv = scorer.weight_vector()
     rows = np.arange(len(lo))
     ok_l, c0_l, c1_l, start_l, flat_l = [], [], [], [], []
@@ -114,7 +148,15 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
             for r0, r1 in _row_chunks(width):  # a chunk of rows at a time: memory stays bounded
                 R = np.repeat(rows[r0:r1], width[r0:r1])
                 J = c0[R] + (np.arange(len(R)) - (start[R] - start[r0]))
-                flat[start[r0]:start[r0] + len(R)] = scorer.scores(R + i0 - a, a, J - b, b, wv)
+                out = flat[start[r0]:start[r0] + len(R)]
+                if known is None:
+                    out[:] = scorer.scores(R + i0 - a, a, J - b, b, wv)
+                    continue
+                got, vals = known.scores(a, b, R + i0, J)
+                out[got] = vals
+                new = ~got
+                if new.any():
+                    out[new] = scorer.scores(R[new] + i0 - a, a, J[new] - b, b, wv)
         ok_l.append(ok)
         c0_l.append(c0)
         c1_l.append(c1)
@@ -190,11 +232,12 @@ def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float
 
 
 def best_path(scorer: BeadScorer, n: int, m: int, wins, types, keep_scores: bool = False,
-              origin: tuple[int, int] = (0, 0)) -> Pass:
+              origin: tuple[int, int] = (0, 0), known: Known | None = None) -> Pass:
     """The best monotonic path of bead types through the band from ``origin`` to (n, m).
 
     All bead scores are computed first, one batch per bead type (``bead_table``); the forward pass
-    then runs row by row. A sub-rectangle (``origin`` not (0, 0), or a band of other than n + 1
+    then runs row by row (``known``: bead scores to read instead, for a band from the origin).
+    A sub-rectangle (``origin`` not (0, 0), or a band of other than n + 1
     rows) uses the band clipped to it; if the band does not join its two corners, the path is empty."""
     i0, j0 = origin
     sub = origin != (0, 0) or len(wins) != n + 1
@@ -204,7 +247,7 @@ def best_path(scorer: BeadScorer, n: int, m: int, wins, types, keep_scores: bool
         lo, hi = np.maximum(lo, j0), np.minimum(hi, m)
         if np.any(lo > hi) or lo[0] != j0 or not lo[-1] <= m <= hi[-1]:
             return Pass([], [], NEG)
-    table = bead_table(scorer, i0, lo, hi, types)
+    table = bead_table(scorer, i0, lo, hi, types, known if origin == (0, 0) else None)
     tidx = {t: k for k, t in enumerate(types)}
     off = _cumsum_start(hi - lo + 1)
     best_flat, back_flat = _forward(table, lo, hi, off, int(lo[0]) == j0, scorer.e.lone,

@@ -33,7 +33,7 @@ import numpy as np
 from .signals import PairTable, Signals, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import centred, cumsum0, length_penalty, top_k, unit_rows
+from .vectors import centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}
@@ -210,7 +210,7 @@ class BeadScorer:
         zh_mean = en_mean = None
         raw_z, raw_e = zh_vecs, en_vecs
         if zh_vecs is not None and opt.center and n > 1 and m > 1:
-            zh_mean, en_mean = zh_vecs.mean(axis=0), en_vecs.mean(axis=0)
+            zh_mean, en_mean = mean_row(zh_vecs), mean_row(en_vecs)
             zh_vecs, en_vecs = centred(zh_vecs, zh_mean), centred(en_vecs, en_mean)
         self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
         self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)

@@ -41,7 +41,7 @@ import numpy as np
 from ..model import Bead, chinese_order
 from .embed import CachedEncoder, Encoder
 from .options import LoneOptions
-from .vectors import Neighbours, centred, length_penalty, neighbours, unit
+from .vectors import Neighbours, centred, length_penalty, mean_row, neighbours, unit
 
 Evidence = list[tuple[float, str, list[int]]]  # (mean best cosine, "zh"/"en", sentence ids) per paragraph
 
@@ -281,7 +281,7 @@ class _Joined:
     def __init__(self, zh_texts, en_texts, encoder: Encoder, zh_vecs, en_vecs):
         self.texts = {"zh": zh_texts, "en": en_texts}
         self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
-        self.means = {"zh": zh_vecs.mean(axis=0), "en": en_vecs.mean(axis=0)}
+        self.means = {"zh": mean_row(zh_vecs), "en": mean_row(en_vecs)}
         self.chars = {lang: [len("".join(t.split())) for t in self.texts[lang]] for lang in self.texts}
         self.ratio = sum(self.chars["zh"]) / max(sum(self.chars["en"]), 1)  # Chinese characters per English one
         self.joiners = {"zh": "".join, "en": " ".join}

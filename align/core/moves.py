@@ -49,6 +49,7 @@ import numpy as np
 
 from ..model import Bead
 from .aligner import AlignRun, align
+from .dp import Known
 from .embed import Encoder
 from .features import document_signals
 from .options import AlignOptions, MoveOptions
@@ -274,6 +275,7 @@ class Orders:
         self.realign = None
         self.tried: set = set()
         self.signals: Signals | None = None  # the dictionary and anchor signals, built by the first run
+        self.known: tuple | None = None  # (lone sentences, bead scores) of the run against the real order
 
     def _signals(self, pieces, order) -> Signals:
         if self.signals is None:
@@ -292,8 +294,15 @@ class Orders:
         if self.zh_paras is not None and self.en_paras is not None:
             extra.update(zh_paras=list(self.zh_paras), en_paras=[self.en_paras[j] for j in order])
         if pieces is None:
-            run = align(self.zh, self.en, self.encoder, self.options, self.zh_vecs, self.en_vecs, **extra)
+            first = self.known is None and (lone_zh, lone_en) == self.lone
+            run = align(self.zh, self.en, self.encoder, self.options, self.zh_vecs, self.en_vecs, **extra,
+                        keep_table=first)
+            if first:  # later orders read its bead scores where they hold the same beads
+                self.known = ((lone_zh, lone_en), run.table)
+                run.table = None
             return run.beads, run
+        if self.known is not None and self.known[0] == (lone_zh, lone_en):
+            extra["known"] = Known(self.known[1], order)
         moved = {j for s, e, mv in pieces if mv for j in range(s, e)}
         piece_of = [0] * m
         for k, (s, e, _) in enumerate(pieces):

@@ -1,8 +1,9 @@
 """The vector maths every part of the core shares, one definition each.
 
 * ``unit_rows`` / ``unit`` — rows (or one vector) at unit length; a zero row stays zero.
-* ``centred`` — a document's embeddings minus their mean, at unit length (the aligner, the
-  move finder, one-sided paragraphs and calibration all compare *centred* vectors).
+* ``centred`` — a document's embeddings minus their mean (``mean_row``: the same in any order of
+  the sentences), at unit length (the aligner, the move finder, one-sided paragraphs and
+  calibration all compare *centred* vectors).
 * ``row_blocks`` / ``top_k`` / ``block_top_k`` — similarities computed in row blocks of about
   ``BLOCK_CELLS`` cells, so memory stays linear in the document size; never the n×m matrix.
 * ``neighbours`` — the document's one pass over its n × m similarities (``Neighbours``: each
@@ -43,13 +44,20 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v) or 1.0)
 
 
+def mean_row(vecs: np.ndarray) -> np.ndarray:
+    """The rows' mean, summed in float64: to the rows' precision the same in any order of the rows
+    (an aligner run against the English in another order centres it exactly as before, so the
+    beads both runs hold score the same: ``dp.Known``)."""
+    return vecs.mean(axis=0, dtype=np.float64).astype(vecs.dtype)
+
+
 def centred(vecs: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
-    """Rows minus ``mean`` (default: the rows' own mean), at unit length. Fewer than two rows
-    without a given mean stay as they are: one sentence has no document to be centred in."""
+    """Rows minus ``mean`` (default: the rows' own ``mean_row``), at unit length. Fewer than two
+    rows without a given mean stay as they are: one sentence has no document to be centred in."""
     if mean is None:
         if len(vecs) < 2:
             return vecs
-        mean = vecs.mean(axis=0)
+        mean = mean_row(vecs)
     return unit_rows(vecs - mean)
 
 
