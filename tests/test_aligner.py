@@ -199,3 +199,51 @@ def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encod
             np.testing.assert_allclose(shown[k], one_shown[0], rtol=0, atol=1e-6)
             checked += 1
     assert checked > 100
+
+
+@pytest.mark.parametrize("lone", [((), ()), ((3,), (5, 6))])
+def test_the_dp_finds_the_best_path_a_plain_cell_by_cell_search_finds(fake_encoder, lone):
+    """The forward pass takes all of a row's beads at once; its best path must score what a plain
+    search over every cell and bead type of the band scores, and the path it returns must add up
+    to that score."""
+    from align.core.aligner import prepare
+    from align.core.dp import bead_table, best_path
+    from align.core.features import NEG
+
+    rng = random.Random(3)
+    zh = [ZH.format(k=k) + "很" * rng.randrange(0, 30) for k in range(30)]
+    en = [EN.format(k=k) + " very" * rng.randrange(0, 12) for k in range(34)]
+    problem = prepare(zh, en, TopicEncoder(), AlignOptions(spans="sum"), lone_zh=lone[0], lone_en=lone[1])
+    sc, wins, types = problem.scorer, problem.wins, problem.types
+    n, m = len(zh), len(en)
+    lo = np.array([w[0] for w in wins])
+    hi = np.array([w[1] for w in wins])
+    table = bead_table(sc, 0, lo, hi, types)
+    ins = sc.type_weight(0, 1)
+
+    def bead(t, i, j):
+        a, b = types[t]
+        if (a, b) == (0, 1) or not table.ok[t][i] or not table.c0[t][i] <= j <= table.c1[t][i]:
+            return None
+        return float(table.flat[t][i]) if b == 0 else table.score(t, i, j)
+
+    V = {(0, int(lo[0])): 0.0} if lo[0] == 0 else {}
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i] + 1):
+            best = V.get((i, j), NEG)
+            for t, (a, b) in enumerate(types):
+                s = bead(t, i, j)
+                if s is not None and V.get((i - a, j - b), NEG) > NEG / 2:
+                    best = max(best, V[(i - a, j - b)] + s)
+            if j > lo[i] and V.get((i, j - 1), NEG) > NEG / 2:  # an English sentence on its own
+                best = max(best, V[(i, j - 1)] + (0.0 if sc.e.lone is not None and sc.e.lone[j - 1] else ins))
+            V[(i, j)] = best
+    got = best_path(sc, n, m, wins, types)
+    assert got.end == pytest.approx(V[(n, m)], abs=1e-9)
+    total, i, j = 0.0, 0, 0
+    for a, b in got.path:
+        i, j = i + a, j + b
+        total += (0.0 if sc.e.lone is not None and sc.e.lone[j - 1] else ins) if (a, b) == (0, 1) \
+            else bead(types.index((a, b)), i, j)
+    assert total == pytest.approx(got.end, abs=1e-9)
+    assert (i, j) == (n, m)

@@ -112,8 +112,11 @@ class Problem:
 
 
 def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None,
-            lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None) -> Problem:
-    """The bead scorer, band and bead types of one document (shared by ``align`` and weight fitting)."""
+            lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None,
+            band_pairs: bool = True) -> Problem:
+    """The bead scorer, band and bead types of one document (shared by ``align`` and weight fitting);
+    ``band_pairs``: the dictionary and anchor masks of the band's sentence pairs at once (else on
+    demand: a run that reads most bead scores, ``dp.Known``, needs few)."""
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
     if opt.scorer == "length" or encoder is None and zh_vecs is None:
@@ -132,7 +135,8 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
         near = near if opt.center and n > 1 and m > 1 else None  # the neighbours of centred vectors
         path = first_path(scorer.z.vecs, scorer.e.vecs, opt.top_k, near, scorer.z.lone, scorer.e.lone)
     wins, types = band(n, m, path, window), bead_types(opt.max_bead)
-    scorer.set_band(wins, types)
+    if band_pairs:
+        scorer.set_band(wins, types)
     return Problem(scorer, wins, types)
 
 
@@ -187,14 +191,16 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     if n == 0 or m == 0:
         return AlignRun([Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)])
     problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near,
-                      signals)
+                      signals, band_pairs=known is None)
     scorer, wins, types = problem.scorer, problem.wins, problem.types
+    if known is not None and scorer.refines:  # a bead's score depends on the spans this run refines
+        known = None
+        scorer.set_band(wins, types)
     if scorer.z.vecs is not None and opt.spans == "embed":
         _embed_all_spans(problem)
-    if scorer.z.vecs is not None and (opt.spans == "refine" or opt.spans == "compose" and not scorer.z.composed):
+    if scorer.refines:
         first: Pass = best_path(scorer, n, m, wins, types, keep_scores=True)
         need_both(scorer.z, scorer.e, *shortlist(scorer, wins, types, first, opt.refine_margin))
-        known = None
     final = best_path(scorer, n, m, wins, types, keep_scores=keep_table, known=known)
     return AlignRun(problem.beads(final.path, exact=opt.spans == "embed"), final.end,
                     Realigner(scorer, wins, types, final.path, lone_zh, lone_en), final.scores)

@@ -200,34 +200,68 @@ def _insertions(best: np.ndarray, back: np.ndarray, lone: np.ndarray | None, lo:
     best[ins] = run[ins]
 
 
+FORWARD_ROWS = 1024  # DP rows whose beads the forward pass lays out at a time (memory: 21 bytes a bead)
+
+
+def _row_beads(table: Table, order, lo, off, r0: int, r1: int):
+    """The beads of the table ending in rows [r0, r1), grouped by row: each one's row, its column
+    in the row, the flat index of the cell it starts from, its score and its type's rank in
+    ``order``; and where each row's beads start."""
+    parts = []
+    for rank, t in enumerate(order):
+        a, b = table.types[t]
+        r = r0 + np.flatnonzero(table.ok[t][r0:r1])
+        if not len(r):
+            continue
+        c0 = table.c0[t][r]
+        width = table.c1[t][r] - c0 + 1
+        first = cumsum0(width)[:-1].astype(np.int64)
+        R = np.repeat(r, width)
+        k = np.arange(len(R)) - np.repeat(first, width)  # the bead's place in its row's run of columns
+        J = np.repeat(c0, width) + k
+        P = R - a
+        prev = off[P] - lo[P] + J - b
+        score = table.flat[t][R] if b == 0 else table.flat[t][np.repeat(table.start[t][r], width) + k]
+        parts.append((R, J - lo[R], prev, score, np.full(len(R), rank, dtype=np.int64)))
+    if not parts:
+        return None
+    R, col, prev, score, rank = (np.concatenate(x) for x in zip(*parts))
+    by_row = np.argsort(R, kind="stable")
+    R, col, prev, score, rank = R[by_row], col[by_row], prev[by_row], score[by_row], rank[by_row]
+    return col, prev, score, rank, np.searchsorted(R, np.arange(r0, r1 + 1))
+
+
 def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float, ins_code: int):
     """The DP's forward pass over the band's rows (flat arrays of the rows' best scores and back
-    pointers, row r at off[r] .. off[r] + hi[r] - lo[r])."""
+    pointers, row r at off[r] .. off[r] + hi[r] - lo[r]). A row's cells take the best of all
+    their beads at once (ties: the first type in ``order``, as a strict running maximum would),
+    then its insertions."""
     total = int(off[-1] + hi[-1] - lo[-1] + 1)
     best_flat = np.full(total, NEG)
     back_flat = np.full(total, -1, dtype=np.int16)
     order = [t for t, (a, b) in enumerate(table.types) if b == 0] + \
             [t for t, (a, b) in enumerate(table.types) if a > 0 and b > 0]
-    kinds = [(t, *table.types[t], table.ok[t], table.c0[t], table.c1[t], table.start[t], table.flat[t]) for t in order]
-    for r in range(len(lo)):
-        l, h, o = int(lo[r]), int(hi[r]), int(off[r])
-        best = best_flat[o:o + h - l + 1]
-        back = back_flat[o:o + h - l + 1]
-        if r == 0 and start_cell:
-            best[0] = 0.0
-        for t, a, b, ok, c0a, c1a, st, flat in kinds:
-            if not ok[r]:
-                continue
-            c0, c1, pr = int(c0a[r]), int(c1a[r]), r - a
-            po = int(off[pr]) - int(lo[pr])
-            prev = best_flat[po + c0 - b: po + c1 - b + 1]
-            s = flat[r] if b == 0 else flat[st[r]:st[r] + c1 - c0 + 1]
-            cand = prev + s
-            seg = best[c0 - l: c1 - l + 1]
-            better = cand > seg
-            seg[better] = cand[better]
-            back[c0 - l: c1 - l + 1][better] = t
-        _insertions(best, back, ins_lone, l, h, ins_w, ins_code)
+    type_of = np.array(order, dtype=np.int16)
+    for r0 in range(0, len(lo), FORWARD_ROWS):
+        r1 = min(len(lo), r0 + FORWARD_ROWS)
+        beads = _row_beads(table, order, lo, off, r0, r1)
+        for r in range(r0, r1):
+            l, h, o = int(lo[r]), int(hi[r]), int(off[r])
+            best = best_flat[o:o + h - l + 1]
+            back = back_flat[o:o + h - l + 1]
+            if r == 0 and start_cell:
+                best[0] = 0.0
+            if beads is not None:
+                col, prev, score, rank, at = beads
+                k0, k1 = at[r - r0], at[r - r0 + 1]
+                if k1 > k0:
+                    cand = np.full((len(order) + 1, h - l + 1), NEG)  # row 0: no bead (the cell is NEG still)
+                    cand[rank[k0:k1] + 1, col[k0:k1]] = best_flat[prev[k0:k1]] + score[k0:k1]
+                    win = cand.argmax(axis=0)
+                    won = win > 0
+                    best[won] = cand[win[won], np.flatnonzero(won)]
+                    back[won] = type_of[win[won] - 1]
+            _insertions(best, back, ins_lone, l, h, ins_w, ins_code)
     return best_flat, back_flat
 
 

@@ -236,6 +236,13 @@ class BeadScorer:
             self.hub = (cumsum0(rz), cumsum0(re_))
         self.memo: dict | None = None  # features by bead, when set to a dict (weight fitting)
 
+    @property
+    def refines(self) -> bool:
+        """Whether a run first shortlists multi-sentence sides and embeds those (``spans="refine"``,
+        or ``"compose"`` with an encoder that cannot compose): a bead's score then depends on the run."""
+        return self.z.vecs is not None and (self.opt.spans == "refine" or self.opt.spans == "compose"
+                                            and not self.z.composed)
+
     def set_band(self, wins, types) -> None:
         """Compute once the dictionary and anchor masks of every sentence pair a bead in the band holds."""
         bits, zh_probes = self._bit_sets()
