@@ -22,6 +22,7 @@ import gzip
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 
 _STOP = frozenset("""a an the of to in on at by for from with and or but not no nor so as is are was were be been
 being am do does did done have has had having it its this that these those he she they we you i me him her them
@@ -93,6 +94,12 @@ def word_stems(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=20_000)
+def _pinyin(ch: str) -> str:
+    """A Chinese character's ``char_pinyin`` ('' for any other character)."""
+    return char_pinyin(ch) if _CJK.match(ch) else ""
+
+
+@lru_cache(maxsize=20_000)
 def char_pinyin(ch: str) -> str:
     """Toneless pinyin of a character ('' if unknown)."""
     for entry in _index().get(ch, ()):
@@ -116,10 +123,11 @@ def segment(text: str, longest: int = 6) -> tuple[str, ...]:
     return tuple(out)
 
 
-def zh_terms(text: str, words: tuple[str, ...] | None = None) -> frozenset[str]:
+def zh_terms(text: str, words: tuple[str, ...] | None = None, keep=None) -> frozenset[str]:
     """English stems that the Chinese sentence's words (``segment(text)``, unless given) translate
     to, plus ``py:`` pinyin of every run of one to three characters (for names, matched against
-    capitalised English words). Not cached: a document's signals are built once (``signals``)."""
+    capitalised English words); ``keep``: only these (the English side's terms: no other can
+    match). Not cached: a document's signals are built once (``signals``)."""
     if not _index():
         return frozenset()
     out: set[str] = set()
@@ -129,15 +137,10 @@ def zh_terms(text: str, words: tuple[str, ...] | None = None) -> frozenset[str]:
         t = word_stems(w)
         if t and (len(w) > 1 or len(t) <= 12):  # very ambiguous single characters say little
             out |= t
-    py = [char_pinyin(ch) if _CJK.match(ch) else "" for ch in text]
-    for k in range(len(py)):
-        acc = ""
-        for size in range(3):
-            if k + size >= len(py) or not py[k + size]:
-                break
-            acc += py[k + size]
-            out.add("py:" + acc)
-    return frozenset(out)
+    py = [_pinyin(ch) for ch in text]
+    out.update("py:" + g for g in chain((a for a in py if a), (a + b for a, b in zip(py, py[1:]) if a and b),
+                                        (a + b + c for a, b, c in zip(py, py[1:], py[2:]) if a and b and c)))
+    return frozenset(out if keep is None else out & keep)
 
 
 def zh_words(text: str, words: tuple[str, ...] | None = None) -> tuple[frozenset[str], ...]:
