@@ -339,7 +339,9 @@ class CachedEncoder:
         for lo in range(0, len(missing), RUN_BLOCK):
             block = missing[lo:lo + RUN_BLOCK]
             flat = [t for k in block for t in k]
-            self.encode(flat)
+            new = self._missing(flat)
+            if new:
+                self._fill(new, None)
             parts = Parts(*self.texts.get(flat, 1))
             with all_blas_threads():  # large products: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.arange(0, len(flat), a))

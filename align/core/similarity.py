@@ -47,21 +47,56 @@ class Similarity:
             return self.zh[r0:r1] @ self.en[c0:c1].T
 
 
-def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions) -> np.ndarray:
+SLACK = 1e-5  # the smoothed similarities are ranked in float32 within this of the float64 sums (at most ~1e-6 apart)
+
+
+def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions):
     """Rows [lo, hi) of the smoothed similarities (``smoothed``), from ``raw``: rows ``first`` .. of
     the similarities, lo-1 .. hi where they exist. Each raw row's best match (at least 0) just
     before and just after each column is taken once, in the similarities' own precision (a
-    maximum is exact), and only the sum in float64, as ``smoothed`` does it."""
+    maximum is exact). Returns the float32 sums and ``exact(rows, cols)``: the float64 sums at
+    those cells, as ``smoothed`` adds them (only the candidates' are needed: ``block_top_k``)."""
     a, b = max(0, lo - 1), min(n, hi + 1)
     ext = raw[a - first:b - first]
     pos = np.maximum(ext, 0)
-    left, right = _window_best(pos, opt.reach, True), _window_best(pos, opt.reach, False)
-    out = np.zeros((hi - lo, ext.shape[1]))
+    left = _window_best(pos, opt.reach, True)
+    right = _after(pos, left, opt.reach)
     u0, d1 = max(lo, a + 1), min(hi, b - 1)  # rows with a row above / below them in ext
-    out[u0 - lo:] += left[u0 - 1 - a:hi - 1 - a]
-    out[:d1 - lo] += right[lo + 1 - a:d1 + 1 - a]
-    out *= opt.smooth
-    out += ext[lo - a:hi - a]
+    up = left[u0 - 1 - a:hi - 1 - a]  # rows u0 .. hi-1: the row above's best before
+    down = right[lo + 1 - a:d1 + 1 - a]  # rows lo .. d1-1: the row below's best after
+    own = ext[lo - a:hi - a]
+    out = np.empty((hi - lo, ext.shape[1]), dtype=raw.dtype)
+    if d1 > u0:  # the rows with a row above and below
+        np.add(up[:d1 - u0], down[u0 - lo:], out=out[u0 - lo:d1 - lo])
+    for i in sorted(set(range(lo, min(u0, hi))) | set(range(max(d1, u0), hi))):  # the document's first and last
+        row = np.zeros(ext.shape[1], dtype=raw.dtype)
+        if i >= u0:
+            row += up[i - u0]
+        if i < d1:
+            row += down[i - lo]
+        out[i - lo] = row
+    out *= raw.dtype.type(opt.smooth)
+    out += own
+
+    def exact(r, c):
+        acc = np.zeros(len(r))
+        has = r >= u0 - lo
+        acc[has] += up[r[has] - (u0 - lo), c[has]]
+        has = r < d1 - lo
+        acc[has] += down[r[has], c[has]]
+        acc *= opt.smooth
+        return acc + own[r, c]
+    return out, exact
+
+
+def _after(x: np.ndarray, before: np.ndarray, r: int) -> np.ndarray:
+    """Each row's best of columns j .. j+r, from ``before`` (``_window_best(x, r, True)``): the best
+    of j .. j+r is the best before j+r; the last r columns are read from ``x``."""
+    m = x.shape[1]
+    out = np.empty_like(x)
+    out[:, :max(m - r, 0)] = before[:, r:]
+    tail = x[:, max(m - r, 0):]
+    out[:, max(m - r, 0):] = np.maximum.accumulate(tail[:, ::-1], axis=1)[:, ::-1]
     return out
 
 
@@ -91,9 +126,13 @@ class Candidates:
 
     def add(self, lo: int, hi: int, raw: np.ndarray, first: int) -> None:
         """Rows [lo, hi) from ``raw``, rows ``first`` .. of the similarities (lo-1 .. hi)."""
-        if self.idx.shape[1]:
-            values = _smoothed(raw, lo, hi, first, self.n, self.opt) if self.opt.smooth else raw[lo - first:hi - first]
-            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, self.idx.shape[1])
+        if not self.idx.shape[1]:
+            return
+        if self.opt.smooth:
+            values, exact = _smoothed(raw, lo, hi, first, self.n, self.opt)
+            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, self.idx.shape[1], exact=exact, slack=SLACK)
+        else:
+            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(raw[lo - first:hi - first], self.idx.shape[1])
 
 
 def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:

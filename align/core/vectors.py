@@ -99,14 +99,66 @@ def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *
     return idx, sims
 
 
-def block_top_k(sim: np.ndarray, k: int, best_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's k largest values of a block (k <= its columns): (columns, values)."""
-    part = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-    val = np.take_along_axis(sim, part, axis=1)
-    if best_first:
-        order = np.argsort(-val, axis=1, kind="stable")
-        part, val = np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
-    return part, val
+TOP_K_SAMPLE = 16  # block_top_k reads every 16th column first: the sample's k-th best bounds the row's
+
+
+def block_top_k(sim: np.ndarray, k: int, best_first: bool = False, exact=None,
+                slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k largest values of a block (k <= its columns): (columns, values), best first
+    (equal values: the lower column first; ``best_first`` is kept for callers that say so).
+
+    The k-th best of a sample of the columns is a lower bound on the row's k-th best, so only the
+    values at or above it (about k × ``TOP_K_SAMPLE`` of a row) are ranked, not the whole row.
+    ``exact(rows, cols)``: the true values, where ``sim`` is an approximation of them within
+    ``slack`` / 2; the ranking is then by the true values (and they are returned)."""
+    n, m = sim.shape
+    out_i = np.zeros((n, k), dtype=np.int64)
+    out_v = np.zeros((n, k), dtype=sim.dtype if exact is None else np.float64)
+    if not n:
+        return out_i, out_v
+    step = max(1, min(TOP_K_SAMPLE, m // (4 * k)))
+    sample = sim[:, ::step]
+    bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+    r, c = np.divmod(np.flatnonzero(sim >= (bound - slack)[:, None]), m)  # row by row, columns ascending
+    count = np.bincount(r, minlength=n)
+    whole = count * 4 > m if m > 4 * k else np.zeros(n, dtype=bool)  # many equal values (a zero row)
+    if whole.any():  # such rows are ranked whole, the others from their candidates
+        rows = np.flatnonzero(whole)
+        vals = sim[rows] if exact is None else exact(np.repeat(rows, m), np.tile(np.arange(m), len(rows))).reshape(-1, m)
+        part = np.argpartition(-vals, k - 1, axis=1)[:, :k]
+        out_i[rows], out_v[rows] = _ranked(part, np.take_along_axis(vals, part, axis=1))
+        keep = ~whole[r]
+        r, c = r[keep], c[keep]
+        count[rows] = 0
+    if len(r):
+        vals = sim[r, c] if exact is None else exact(r, c)
+        start = cumsum0(count)[:-1].astype(np.int64)
+        at = np.arange(len(r)) - start[r]
+        pad = np.full((n, int(count.max())), -np.inf, dtype=vals.dtype)
+        cols = np.zeros(pad.shape, dtype=np.int64)
+        pad[r, at], cols[r, at] = vals, c
+        part = np.argpartition(-pad, k - 1, axis=1)[:, :k]
+        got = np.flatnonzero(~whole)
+        out_i[got], out_v[got] = _ranked(np.take_along_axis(cols, part, axis=1)[got],
+                                         np.take_along_axis(pad, part, axis=1)[got])
+    return out_i, out_v
+
+
+def first_row_of(sim: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """For each column the first row holding its ``best`` value (``sim.argmax(axis=0)`` given the
+    column maxima, without numpy's slow strided arg-reduction)."""
+    r, c = np.divmod(np.flatnonzero(sim == best), sim.shape[1])
+    out = np.zeros(sim.shape[1], dtype=np.int64)
+    out[c[::-1]] = r[::-1]  # the last write wins: the first row
+    return out
+
+
+def _ranked(part: np.ndarray, val: np.ndarray):
+    """Each row's entries best first, ties by the lower column."""
+    by_col = np.argsort(part, axis=1)
+    part, val = np.take_along_axis(part, by_col, axis=1), np.take_along_axis(val, by_col, axis=1)
+    order = np.argsort(-val, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
 
 
 @dataclass
@@ -178,10 +230,11 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
             idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
             if also:
                 also(lo, hi, rows, first)
-            arg = sim.argmax(axis=0)
-            best = sim[arg, np.arange(m)]
+            best = sim.max(axis=0)
             better = best > col_sims
-            col_idx[better], col_sims[better] = arg[better] + lo, best[better]
+            if better.any():
+                arg = first_row_of(sim, best)
+                col_idx[better], col_sims[better] = arg[better] + lo, best[better]
     return Neighbours(idx, sims, col_idx, col_sims)
 
 
