@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Bead
-from .vectors import centred, top_k, unit
+from .vectors import all_blas_threads, centred, top_k, unit
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
@@ -86,12 +86,13 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
     en_hi = np.array([max(b.en_ids) for b in two], dtype=np.int64)
     zh_lo = np.array([min(b.zh_ids) for b in two], dtype=np.int64)
     zh_hi = np.array([max(b.zh_ids) for b in two], dtype=np.int64)
-    ze_idx, ze_sim = near_top(zv, e, k_e, en_lo, en_hi)  # each bead's Chinese side against the English sentences
-    ez_idx, ez_sim = near_top(ev, z, k_z, zh_lo, zh_hi)  # and its English side against the Chinese sentences
     lone_z = [b.zh_ids[0] for b in beads if not b.two_sided and b.zh_ids]
     lone_e = [b.en_ids[0] for b in beads if not b.two_sided and not b.zh_ids and b.en_ids]
-    best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
-    best_e = dict(zip(lone_e, top_k(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
+    with all_blas_threads():  # large products
+        ze_idx, ze_sim = near_top(zv, e, k_e, en_lo, en_hi)  # each bead's Chinese side against the English sentences
+        ez_idx, ez_sim = near_top(ev, z, k_z, zh_lo, zh_hi)  # and its English side against the Chinese sentences
+        best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
+        best_e = dict(zip(lone_e, top_k(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
     rows = []
     t = 0
     for b in beads:
