@@ -44,10 +44,11 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
             cands = None if opt.monotonic else Candidates(len(zh), len(en), opt.moves)  # same pass
-            near = neighbours(centred(zv), centred(ev), opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
+            zc, ec = centred(zv), centred(ev)  # made once: the similarity pass and every aligner run read them
+            near = neighbours(zc, ec, opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
             evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
-            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near)
+            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near, (zc, ec))
             if opt.monotonic:
                 orders.try_order(None)
             else:
@@ -55,7 +56,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
             beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
                                                        len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
-            del orders  # the aligner runs are over: their scorers and the composed runs they read go
+            del orders, zc, ec  # the aligner runs are over: their scorers and the composed runs they read go
             enc.forget_runs()
             if not opt.monotonic and opt.lone.rescue:
                 beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone, near)

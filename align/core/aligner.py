@@ -113,7 +113,7 @@ class Problem:
 
 def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=None, zh_paras=None, en_paras=None,
             lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None,
-            band_pairs: bool = True) -> Problem:
+            band_pairs: bool = True, centred_vecs=None) -> Problem:
     """The bead scorer, band and bead types of one document (shared by ``align`` and weight fitting);
     ``band_pairs``: the dictionary and anchor masks of the band's sentence pairs at once (else on
     demand: a run that reads most bead scores, ``dp.Known``, needs few)."""
@@ -129,7 +129,7 @@ def prepare(zh_texts, en_texts, encoder, options=None, zh_vecs=None, en_vecs=Non
         if en_vecs is None:
             en_vecs = encoder.encode(en_texts)
         window = opt.window
-    scorer = BeadScorer(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, signals)
+    scorer = BeadScorer(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, signals, centred_vecs)
     scorer.set_lone(lone_zh, lone_en)
     if zh_vecs is not None:  # sentences known to have no counterpart are no anchors
         near = near if opt.center and n > 1 and m > 1 else None  # the neighbours of centred vectors
@@ -172,7 +172,7 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
           zh_vecs: np.ndarray | None = None, en_vecs: np.ndarray | None = None,
           zh_paras: list[int] | None = None, en_paras: list[int] | None = None,
           lone_zh=(), lone_en=(), near: Neighbours | None = None, signals: Signals | None = None,
-          known: Known | None = None, keep_table: bool = False) -> AlignRun:
+          known: Known | None = None, keep_table: bool = False, centred_vecs=None) -> AlignRun:
     """Align two sentence lists; every sentence ends up in exactly one bead, in order.
 
     ``encoder`` may be None with ``AlignOptions(scorer="length")`` (a Gale-Church-style
@@ -184,14 +184,15 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     ``signals``: the document's ``features.document_signals`` for these texts (else built here).
     ``known``: bead scores of an earlier run of this document against the English in another
     order (``dp.Known``; not read where spans are refined, as a bead's score then depends on the
-    run); ``keep_table``: keep this run's (``AlignRun.table``).
+    run); ``keep_table``: keep this run's (``AlignRun.table``); ``centred_vecs``: ``vectors.centred``
+    of the two vectors, if already made.
     """
     opt = options or AlignOptions()
     n, m = len(zh_texts), len(en_texts)
     if n == 0 or m == 0:
         return AlignRun([Bead([i], []) for i in range(n)] + [Bead([], [j]) for j in range(m)])
     problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near,
-                      signals, band_pairs=known is None)
+                      signals, band_pairs=known is None, centred_vecs=centred_vecs)
     scorer, wins, types = problem.scorer, problem.wins, problem.types
     if known is not None and scorer.refines:  # a bead's score depends on the spans this run refines
         known = None

@@ -203,15 +203,16 @@ class BeadScorer:
     """What the bead score of one document needs; ``features`` computes the signals of beads."""
 
     def __init__(self, zh_texts, en_texts, encoder, opt: AlignOptions, zh_vecs, en_vecs, zh_paras=None, en_paras=None,
-                 signals: Signals | None = None):
-        """``signals``: the document's dictionary and anchor signals for these texts, if already built."""
+                 signals: Signals | None = None, centred_vecs=None):
+        """``signals``: the document's dictionary and anchor signals for these texts, if already built;
+        ``centred_vecs``: ``vectors.centred`` of the two, if already made (the pipeline's, shared)."""
         self.opt = opt
         n, m = len(zh_texts), len(en_texts)
         zh_mean = en_mean = None
         raw_z, raw_e = zh_vecs, en_vecs
         if zh_vecs is not None and opt.center and n > 1 and m > 1:
             zh_mean, en_mean = mean_row(zh_vecs), mean_row(en_vecs)
-            zh_vecs, en_vecs = centred(zh_vecs, zh_mean), centred(en_vecs, en_mean)
+            zh_vecs, en_vecs = centred_vecs or (centred(zh_vecs, zh_mean), centred(en_vecs, en_mean))
         self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
         self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)
         if zh_vecs is not None and opt.spans == "compose" and getattr(encoder, "composes", False):

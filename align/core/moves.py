@@ -264,10 +264,12 @@ class Orders:
     best-scoring run; bead ids are always the real English positions."""
 
     def __init__(self, zh_texts, en_texts, encoder: Encoder, options: AlignOptions, zh_vecs, en_vecs,
-                 zh_paras, en_paras, lone_zh=(), lone_en=(), near: Neighbours | None = None):
+                 zh_paras, en_paras, lone_zh=(), lone_en=(), near: Neighbours | None = None, centred_vecs=None):
         self.zh, self.en, self.encoder, self.options = zh_texts, en_texts, encoder, options
         self.near = near
         self.zh_vecs, self.en_vecs, self.zh_paras, self.en_paras = zh_vecs, en_vecs, zh_paras, en_paras
+        # the document's centred vectors (``vectors.centred``), made once and shared by every run
+        self.centred = centred_vecs or (centred(zh_vecs), centred(en_vecs))
         self.lone = (lone_zh, lone_en)
         self.total: float | None = None
         self.beads: list[Bead] | None = None
@@ -296,7 +298,7 @@ class Orders:
         if pieces is None:
             first = self.known is None and (lone_zh, lone_en) == self.lone
             run = align(self.zh, self.en, self.encoder, self.options, self.zh_vecs, self.en_vecs, **extra,
-                        keep_table=first)
+                        keep_table=first, centred_vecs=self.centred)
             if first:  # later orders read its bead scores where they hold the same beads
                 self.known = ((lone_zh, lone_en), run.table)
                 run.table = None
@@ -309,7 +311,7 @@ class Orders:
             for j in range(s, e):
                 piece_of[j] = k
         run = align(self.zh, [self.en[j] for j in order], self.encoder, self.options, self.zh_vecs,
-                    self.en_vecs[order], **extra)
+                    self.en_vecs[order], **extra, centred_vecs=(self.centred[0], self.centred[1][order]))
         out: list[Bead] = []
         for b in run.beads:
             real = Bead(list(b.zh_ids), [order[j] for j in b.en_ids], b.score)
@@ -352,9 +354,13 @@ def search_orders(orders: Orders, options: AlignOptions, ready: Candidates | Non
     candidates, if the document's similarity pass made them (no sentence is lone)."""
     n, m = len(orders.zh), len(orders.en)
     if n > 1 and m > 1:
-        z, e = centred(orders.zh_vecs), centred(orders.en_vecs)
-        z[list(orders.lone[0])] = 0.0
-        e[list(orders.lone[1])] = 0.0
+        z, e = orders.centred
+        if orders.lone[0]:
+            z = z.copy()
+            z[list(orders.lone[0])] = 0.0
+        if orders.lone[1]:
+            e = e.copy()
+            e[list(orders.lone[1])] = 0.0
         cand = (ready.idx, ready.sims) if ready is not None and not any(orders.lone) else None
         _search(orders, Similarity(z, e), orders.en_paras, options.moves, max(2, options.budget // (n + m)), cand)
     if orders.beads is None:
