@@ -172,6 +172,32 @@ def test_a_worker_that_dies_fails_its_document_only_and_a_rerun_resumes(ray_sess
     assert files(out) == files(tmp_path / "local")
 
 
+class CrashingOnceEncoder(CrashingEncoder):
+    """Kills its process the first time it is asked to embed ``marker`` (a flag file says it did)."""
+
+    def __init__(self, marker: str, flag: str):
+        super().__init__(marker)
+        self.flag = flag
+
+    def encode(self, texts, progress=None):
+        if any(self.marker in t for t in texts) and not os.path.exists(self.flag):
+            Path(self.flag).write_text("crashed")
+            os._exit(1)
+        return FakeEncoder.encode(self, texts, progress)
+
+
+def test_a_document_whose_worker_died_once_is_aligned_on_the_restarted_worker(ray_session, tmp_path, monkeypatch):
+    """A worker can die for reasons of its own (out of memory, a node going away); the document it
+    had is tried once more on the restarted worker before it counts as failed."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    folder = three_releases(tmp_path / "in")
+    flag = tmp_path / "crashed"
+    report = run(folder, tmp_path / "out", "ray", encoder=CrashingOnceEncoder("(c)", str(flag)), formats=["tmx"])
+    assert flag.exists()  # the worker did die
+    assert [(d.name, d.status) for d in report.documents] == [(n, "aligned") for n in "abcd"]
+    assert (tmp_path / "out" / "c.tmx").is_file()
+
+
 class InterruptAfterFirst(Progress):
     """Ctrl-C in the driver as soon as the first document is finished."""
 

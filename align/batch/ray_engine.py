@@ -9,7 +9,7 @@ corpus and report as the local batch, aligned by a pool of Ray actors.
   write the same bytes. Documents go one per call to whichever actor is free; results come
   back to the driver, which hands each to ``finish`` (the report, the progress bar).
 * A broken document is a failed result, as in the local batch; a worker that dies fails only
-  the document it had, and Ray restarts it. Ctrl-C in the driver kills the actors; outputs are
+  the document it had (tried once more on a restarted worker first), and Ray restarts it. Ctrl-C in the driver kills the actors; outputs are
   written atomically, so finished ones are whole and a rerun skips them.
 * ``connect(address, cpus)`` — to the cluster at ``address`` (else ``RAY_ADDRESS``), or a local
   Ray on this machine; ``require_ray()`` — the one-line error when Ray is not installed.
@@ -175,6 +175,14 @@ def run_on_ray(jobs: list[Job], todo: list[int], settings: Settings, finish: Cal
     return n
 
 
+def _wait_restart(ray, actor) -> None:
+    """Wait (at most ``RESTART_WAIT``) for Ray to restart a worker that died: it answers ``ready``."""
+    try:
+        ray.get(actor.ready.remote(), timeout=RESTART_WAIT)
+    except Exception:  # noqa: BLE001 - not back yet: its next call fails as before
+        pass
+
+
 def _dispatch(ray, pool: list, calls: list[list[tuple[int, Job]]], finish, bar) -> None:
     """Each call to the next free actor (one in flight per actor, so a worker that dies takes only
     its own documents with it); every result to ``finish`` as it arrives."""
@@ -189,20 +197,34 @@ def _dispatch(ray, pool: list, calls: list[list[tuple[int, Job]]], finish, bar) 
         raise
 
 
+RESTART_WAIT = 120.0  # seconds a worker that died is waited for while Ray restarts it
+
+
 def _loop(ray, queue, idle, running, finish, bar) -> None:
-    """Keep every idle actor busy while calls are queued; hand the results on as they come."""
+    """Keep every idle actor busy while calls are queued; hand the results on as they come. A call
+    whose worker died is tried once more (the document may only have met a worker that was dying
+    or still restarting, e.g. under load); a document that fails twice so is a failed result."""
+    tried: set[int] = set()
     while queue or running:
         while idle and queue:
             actor, items = idle.pop(), queue.popleft()
             running[actor.run.remote(items)] = (actor, items)
         done, _ = ray.wait(list(running), num_returns=1)
         actor, items = running.pop(done[0])
-        idle.append(actor)  # a dead one is restarted by Ray; its next call waits for that
         try:
             rows = ray.get(done[0])
         except Exception as e:  # noqa: BLE001 - the worker died (killed, out of memory)
+            _wait_restart(ray, actor)
+            idle.append(actor)
+            key = items[0][0]
+            if key not in tried:
+                tried.add(key)
+                queue.appendleft(items)
+                continue
             reason = f"worker process failed: {' '.join(why(e).split())[:200]}"
             rows = [(i, JobResult(error=reason, seconds=0.0)) for i, _ in items]
+        else:
+            idle.append(actor)
         for index, result in rows:
             if result.sentences:
                 bar.sentences_total(result.sentences)
