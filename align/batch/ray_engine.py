@@ -175,6 +175,9 @@ def run_on_ray(jobs: list[Job], todo: list[int], settings: Settings, finish: Cal
     return n
 
 
+RESTART_WAIT = 120.0  # seconds a worker that died is waited for while Ray restarts it
+
+
 def _wait_restart(ray, actor) -> None:
     """Wait (at most ``RESTART_WAIT``) for Ray to restart a worker that died: it answers ``ready``."""
     try:
@@ -197,13 +200,10 @@ def _dispatch(ray, pool: list, calls: list[list[tuple[int, Job]]], finish, bar) 
         raise
 
 
-RESTART_WAIT = 120.0  # seconds a worker that died is waited for while Ray restarts it
-
-
 def _loop(ray, queue, idle, running, finish, bar) -> None:
     """Keep every idle actor busy while calls are queued; hand the results on as they come. A call
     whose worker died is tried once more (the document may only have met a worker that was dying
-    or still restarting, e.g. under load); a document that fails twice so is a failed result."""
+    or still restarting, e.g. under load); a document whose worker dies twice is a failed result."""
     tried: set[int] = set()
     while queue or running:
         while idle and queue:

@@ -57,14 +57,14 @@ def near_top(queries: np.ndarray, keys: np.ndarray, k: int, lo: np.ndarray, hi: 
     all keys when there are at most 2 × window of them. Time stays linear in a long document
     (every key against every query is quadratic)."""
     if len(keys) <= 2 * window:
-        return top_k(queries, keys, k, best_first=True)
+        return top_k(queries, keys, k)
     idx = np.zeros((len(queries), k), dtype=np.int64)
     sims = np.zeros((len(queries), k), dtype=np.result_type(queries, keys))
     for s in range(0, len(queries), _BEADS_PER_BLOCK):
         t = min(len(queries), s + _BEADS_PER_BLOCK)
         a = max(0, int(lo[s:t].min()) - window)
         b = min(len(keys), int(hi[s:t].max()) + window + 1)
-        got_i, got_s = top_k(queries[s:t], keys[a:b], k, best_first=True)
+        got_i, got_s = top_k(queries[s:t], keys[a:b], k)
         idx[s:t], sims[s:t] = got_i + a, got_s
     return idx, sims
 

@@ -66,15 +66,9 @@ def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOp
     down = right[lo + 1 - a:d1 + 1 - a]  # rows lo .. d1-1: the row below's best after
     own = ext[lo - a:hi - a]
     out = np.empty((hi - lo, ext.shape[1]), dtype=raw.dtype)
-    if d1 > u0:  # the rows with a row above and below
-        np.add(up[:d1 - u0], down[u0 - lo:], out=out[u0 - lo:d1 - lo])
-    for i in sorted(set(range(lo, min(u0, hi))) | set(range(max(d1, u0), hi))):  # the document's first and last
-        row = np.zeros(ext.shape[1], dtype=raw.dtype)
-        if i >= u0:
-            row += up[i - u0]
-        if i < d1:
-            row += down[i - lo]
-        out[i - lo] = row
+    out[:u0 - lo] = 0.0  # the document's first row: no row above
+    out[u0 - lo:] = up
+    out[:d1 - lo] += down
     out *= raw.dtype.type(opt.smooth)
     out += own
 

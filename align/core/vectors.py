@@ -75,17 +75,17 @@ def row_blocks(n: int, m: int, cells: int | None = None, max_rows: int | None = 
         yield lo, min(n, lo + step)
 
 
-def top_k(queries: np.ndarray, keys: np.ndarray, k: int, *, best_first: bool = False,
+def top_k(queries: np.ndarray, keys: np.ndarray, k: int, *,
           dtype=None, max_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each query row its k most similar key rows: (indices, similarities), in row blocks.
 
-    ``best_first`` sorts each row's k best (else they come in no particular order); ``dtype``
+    Each row's k best come best first (``block_top_k``); ``dtype``
     of the similarities (default: the inputs')."""
-    return top_k_of(lambda lo, hi: queries[lo:hi] @ keys.T, len(queries), len(keys), k, best_first=best_first,
+    return top_k_of(lambda lo, hi: queries[lo:hi] @ keys.T, len(queries), len(keys), k,
                     dtype=dtype or np.result_type(queries, keys), max_rows=max_rows)
 
 
-def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *, best_first: bool = False,
+def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *,
              dtype=np.float64, max_rows: int | None = None, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``top_k`` of an n×m matrix given by ``values(lo, hi)`` (its rows [lo, hi)), e.g. smoothed
     similarities, in row blocks (``row_blocks``)."""
@@ -95,17 +95,16 @@ def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *
     if k == 0:
         return idx, sims
     for lo, hi in row_blocks(n, m, cells, max_rows):
-        idx[lo:hi], sims[lo:hi] = block_top_k(values(lo, hi), k, best_first)
+        idx[lo:hi], sims[lo:hi] = block_top_k(values(lo, hi), k)
     return idx, sims
 
 
 TOP_K_SAMPLE = 16  # block_top_k reads every 16th column first: the sample's k-th best bounds the row's
 
 
-def block_top_k(sim: np.ndarray, k: int, best_first: bool = False, exact=None,
-                slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k largest values of a block (k <= its columns): (columns, values), best first
-    (equal values: the lower column first; ``best_first`` is kept for callers that say so).
+    (equal values: the lower column first).
 
     The k-th best of a sample of the columns is a lower bound on the row's k-th best, so only the
     values at or above it (about k × ``TOP_K_SAMPLE`` of a row) are ranked, not the whole row.
