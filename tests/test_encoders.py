@@ -164,3 +164,28 @@ def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(blocker / "cache"))
     vecs = USEEncoder().encode(["今天下雨了。", "It rained today."])
     assert vecs[0] @ vecs[1] > 0.5
+
+
+def test_a_documents_vectors_are_the_caches_own_rows_not_a_second_copy():
+    """A large document's vectors are held once: what the pipeline reads back in the order they
+    were embedded is a read-only view of the cache (nothing can change the cache through it);
+    another order or a repeated text gets a copy with the same values."""
+    from align.core.embed import CachedEncoder
+
+    class Fake:
+        name = "fake"
+
+        def encode(self, texts, progress=None):
+            return np.array([[len(t), t.count("a"), 1.0] for t in texts], dtype=np.float32)
+
+    enc = CachedEncoder(Fake())
+    texts = ["a", "bb", "aca", "dddd"]
+    vecs = enc.encode(texts)
+    assert np.shares_memory(vecs, enc.texts._segs[0][0]) and not vecs.flags.writeable
+    with pytest.raises(ValueError):
+        vecs[0, 0] = 9.0
+    again = enc.encode(["dddd", "a", "a"])
+    assert not np.shares_memory(again, enc.texts._segs[0][0])
+    np.testing.assert_array_equal(again, vecs[[3, 0, 0]])
+    again[0, 0] = 9.0  # a copy of its own: the cache is untouched
+    np.testing.assert_array_equal(enc.encode(texts), Fake().encode(texts))

@@ -210,10 +210,17 @@ def load_encoder(model: str | None = None, device: str | None = None) -> Encoder
     return _CACHE[key]
 
 
+def _read_only(view: np.ndarray) -> np.ndarray:
+    view.flags.writeable = False
+    return view
+
+
 class _Rows:
     """Rows of arrays kept by key, read back by key or by row id. Rows are added a batch at a
     time into segments of preallocated room (``reserve``; else half again the rows so far):
-    nothing already kept is ever copied to make room."""
+    nothing already kept is ever copied to make room. Rows read back in the order they were
+    added come as a read-only view, not a copy (a document's own sentences, the usual case:
+    205 MB less at 100,000 sentences)."""
 
     def __init__(self):
         self.index: dict = {}
@@ -259,7 +266,10 @@ class _Rows:
         seg_of = np.searchsorted(self._starts, ids, side="right") - 1
         if len(ids) and seg_of.min() == seg_of.max():  # the usual case: one segment
             k = int(seg_of[0])
-            return tuple(c[ids - self._starts[k]] for c in self._segs[k][first:last])
+            at = ids - self._starts[k]
+            if at[-1] - at[0] == len(at) - 1 and (len(at) == 1 or np.all(np.diff(at) == 1)):
+                return tuple(_read_only(c[at[0]:at[-1] + 1]) for c in self._segs[k][first:last])
+            return tuple(c[at] for c in self._segs[k][first:last])
         cols = self._segs[0][first:last]
         out = [np.empty((len(ids),) + c.shape[1:], dtype=c.dtype) for c in cols]
         for k in np.unique(seg_of).tolist():
