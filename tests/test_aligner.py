@@ -201,6 +201,35 @@ def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encod
     assert checked > 100
 
 
+def test_a_bead_table_of_several_chunks_scores_each_bead_as_it_scores_alone(fake_encoder):
+    """The bead table scores a chunk of rows at a time from run embeddings kept for the chunk; every
+    bead, also at the chunks' edges, must score what it scores on its own."""
+    from align.core.aligner import prepare
+    from align.core.dp import HOLD_ROWS, bead_table
+
+    rng = random.Random(5)
+    n = HOLD_ROWS + 300
+    zh = [ZH.format(k=k) + "很" * rng.randrange(0, 30) for k in range(n)]
+    en = [EN.format(k=k) + " very" * rng.randrange(0, 12) for k in range(n + 40)]
+    problem = prepare(zh, en, fake_encoder, AlignOptions(spans="sum", lexical=False))
+    sc, wins, types = problem.scorer, problem.wins, problem.types
+    lo, hi = np.array([w[0] for w in wins]), np.array([w[1] for w in wins])
+    table = bead_table(sc, 0, lo, hi, types)
+    wv = sc.weight_vector()
+    edge = list(range(HOLD_ROWS - 40, HOLD_ROWS + 40))
+    checked = 0
+    for t, (a, b) in enumerate(types):
+        if not (a and b):
+            continue
+        for i in edge + rng.sample(range(n + 1), 40):
+            if table.ok[t][i]:
+                J = np.arange(table.c0[t][i], table.c1[t][i] + 1)
+                alone = sc.scores(np.full(len(J), i - a), a, J - b, b, wv)
+                np.testing.assert_allclose([table.score(t, i, j) for j in J], alone, rtol=0, atol=1e-6)
+                checked += len(J)
+    assert checked > 1000
+
+
 @pytest.mark.parametrize("lone", [((), ()), ((3,), (5, 6))])
 def test_the_dp_finds_the_best_path_a_plain_cell_by_cell_search_finds(fake_encoder, lone):
     """The forward pass takes all of a row's beads at once; its best path must score what a plain

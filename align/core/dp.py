@@ -122,11 +122,12 @@ class Known:
 
 
 def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, types, known: Known | None = None) -> Table:
-    """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, one batch per bead type;
-    those ``known`` (for a band from the origin) are read, not scored."""
+    """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, a chunk of rows at a time
+    (every bead type of the chunk from the same run embeddings, ``BeadScorer.hold``); those
+    ``known`` (for a band from the origin) are read, not scored."""
     wv = scorer.weight_vector()
     rows = np.arange(len(lo))
-    ok_l, c0_l, c1_l, start_l, flat_l = [], [], [], [], []
+    ok_l, c0_l, c1_l, start_l, flat_l, width_l = [], [], [], [], [], []
     for a, b in types:
         pr = rows - a
         ok = (pr >= 0) & (a > 0)  # insertions (0, 1) are the forward pass's, within a row
@@ -134,6 +135,7 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
         c0 = np.maximum(lo, lo[prc] + b)
         c1 = np.minimum(hi, hi[prc] + b)
         ok &= c0 <= c1
+        width = np.where(ok, c1 - c0 + 1, 0) if b > 0 else np.zeros(len(lo), dtype=np.int64)
         if b == 0:  # a deletion: one score per row (a lone Chinese sentence is free)
             start = rows.copy()
             flat = np.full(len(lo), scorer.type_weight(a, 0))
@@ -142,41 +144,59 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
                 lone = scorer.z.lone_cum[np.minimum(i, len(scorer.z.lone_cum) - 1)] > scorer.z.lone_cum[np.maximum(i - 1, 0)]
                 flat = np.where(lone & ok, 0.0, flat)
         else:
-            width = np.where(ok, c1 - c0 + 1, 0)
             start = _cumsum_start(width)
             flat = np.zeros(int(width.sum()))
-            for r0, r1 in _row_chunks(width):  # a chunk of rows at a time: memory stays bounded
-                R = np.repeat(rows[r0:r1], width[r0:r1])
-                J = c0[R] + (np.arange(len(R)) - (start[R] - start[r0]))
-                out = flat[start[r0]:start[r0] + len(R)]
-                if known is None:
-                    out[:] = scorer.scores(R + i0 - a, a, J - b, b, wv)
-                    continue
-                got, vals = known.scores(a, b, R + i0, J)
-                out[got] = vals
-                new = ~got
-                if new.any():
-                    out[new] = scorer.scores(R[new] + i0 - a, a, J[new] - b, b, wv)
-        ok_l.append(ok)
-        c0_l.append(c0)
-        c1_l.append(c1)
-        start_l.append(start)
-        flat_l.append(flat)
+        for lst, v in zip((ok_l, c0_l, c1_l, start_l, flat_l, width_l), (ok, c0, c1, start, flat, width)):
+            lst.append(v)
+    for r0, r1 in _row_chunks(width_l):  # a chunk of rows at a time: memory stays bounded
+        if known is None:  # (with one, the beads to score are few and scattered)
+            _hold_spans(scorer, i0, r0, r1, types, c0_l, c1_l, width_l)
+        for t, (a, b) in enumerate(types):
+            width, c0, start = width_l[t], c0_l[t], start_l[t]
+            if b == 0 or not width[r0:r1].any():
+                continue
+            R = np.repeat(rows[r0:r1], width[r0:r1])
+            J = c0[R] + (np.arange(len(R)) - (start[R] - start[r0]))
+            out = flat_l[t][start[r0]:start[r0] + len(R)]
+            if known is None:
+                out[:] = scorer.scores(R + i0 - a, a, J - b, b, wv)
+                continue
+            got, vals = known.scores(a, b, R + i0, J)
+            out[got] = vals
+            new = ~got
+            if new.any():
+                out[new] = scorer.scores(R[new] + i0 - a, a, J[new] - b, b, wv)
+    scorer.hold()
     return Table(list(types), ok_l, c0_l, c1_l, start_l, flat_l)
 
 
-TABLE_BEADS = 1 << 18  # beads scored at a time by bead_table (their features: 12 floats each)
+def _hold_spans(scorer: BeadScorer, i0: int, r0: int, r1: int, types, c0_l, c1_l, width_l) -> None:
+    """Have the scorer keep the run embeddings the beads of rows [r0, r1) meet (``BeadScorer.hold``)."""
+    zh, en = [], []
+    for t, (a, b) in enumerate(types):
+        ok = np.flatnonzero(width_l[t][r0:r1]) + r0
+        if b > 0 and len(ok):
+            zh.append((int(ok[0]) + i0 - a, int(ok[-1]) + i0 - a + 1, a))
+            en.append((int(c0_l[t][ok].min()) - b, int(c1_l[t][ok].max()) - b + 1, b))
+    if zh:
+        scorer.hold(*((min(x[0] for x in side), max(x[1] for x in side), {x[2] for x in side}) for side in (zh, en)))
 
 
-def _row_chunks(width: np.ndarray):
-    """Row ranges [r0, r1) of about TABLE_BEADS beads, from the first row with beads, in multiples of
-    ``features.ROW_BLOCK`` rows (the scorer's own blocks: the same products as in one call)."""
+TABLE_BEADS = 1 << 18  # beads of one type scored at a time by bead_table (their features: 12 floats each)
+HOLD_ROWS = 1024  # at most this many DP rows a chunk (the run embeddings kept for it: 2 KB a run)
+
+
+def _row_chunks(widths: list[np.ndarray]):
+    """Row ranges [r0, r1) of about TABLE_BEADS beads of the widest type and at most ``HOLD_ROWS``,
+    from the first row with beads, in multiples of ``features.ROW_BLOCK`` rows (the scorer's own
+    blocks: the same products as in one call)."""
+    width = np.max(widths, axis=0) if widths else np.zeros(0)
     nz = np.flatnonzero(width)
     if not len(nz):
         return
     first, last = int(nz[0]), int(nz[-1]) + 1
     per_row = max(1.0, float(width[first:last].mean()))
-    step = ROW_BLOCK * max(1, int(TABLE_BEADS / per_row) // ROW_BLOCK)
+    step = ROW_BLOCK * max(1, min(int(TABLE_BEADS / per_row), HOLD_ROWS) // ROW_BLOCK)
     for r0 in range(first, last, step):
         yield r0, min(last, r0 + step)
 

@@ -358,10 +358,13 @@ class CachedEncoder:
             self.run_rows.add(block, vecs.astype(RUN_DTYPE))
         return self.run_rows.ids(keys)
 
-    def run_vecs(self, ids: np.ndarray) -> np.ndarray:
+    def run_vecs(self, ids: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """The composed runs ``ids`` (``run_ids``) as ``dtype``; None: as kept (``RUN_DTYPE``, possibly
+        a read-only view of the kept rows)."""
         if not len(ids):
-            return np.zeros((0, 512), dtype=np.float32)
-        return self.run_rows.take(ids)[0].astype(np.float32)
+            return np.zeros((0, 512), dtype=dtype or RUN_DTYPE)
+        rows = self.run_rows.take(ids)[0]
+        return rows if dtype is None or rows.dtype == dtype else rows.astype(dtype)
 
     def forget_runs(self) -> None:
         """Drop the composed runs (the aligner runs that read them are over); they are composed

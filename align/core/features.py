@@ -33,7 +33,7 @@ import numpy as np
 from .signals import PairTable, Signals, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
+from .vectors import centre_rows, centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}
@@ -100,6 +100,7 @@ class Side:
         self.lone: np.ndarray | None = None  # mask of sentences with no counterpart (set_lone)
         self.lone_cum: np.ndarray | None = None
         self._composed: dict | None = None  # run length -> ids into the encoder's composed runs (compose_runs)
+        self._held: dict[int, tuple[int, np.ndarray]] = {}  # run length -> (first start, rows) (hold)
 
     def set_lone(self, ids) -> None:
         self.lone = self.lone_cum = None
@@ -136,7 +137,10 @@ class Side:
             out = np.zeros((hi - lo, self.vecs.shape[1]), dtype=np.float32)
             top = min(hi, len(ids))
             if top > lo:
-                out[:top - lo] = self._centre(self.encoder.run_vecs(ids[lo:top]))
+                rows = out[:top - lo]
+                rows[:] = self.encoder.run_vecs(ids[lo:top], dtype=None)
+                if self.mean is not None:
+                    centre_rows(rows, self.mean)
             return out
         top = min(hi, len(self.texts) - a + 1)
         acc = np.zeros((hi - lo, self.raw.shape[1]), dtype=np.float32)
@@ -157,10 +161,21 @@ class Side:
         """Runs' own embeddings (encoder rows, not centred yet)."""
         self.cache.update(zip(keys, self._centre(vecs)))
         self._cached.clear()
+        self._held = {}
+
+    def hold(self, lo: int, hi: int, lengths) -> None:
+        """Keep the ``span_block`` rows of the starts lo <= s < hi for these run lengths (what a
+        chunk of the bead table meets: each bead type reads them, none makes them again), instead
+        of those kept before; ``hold(0, 0, ())`` lets them go."""
+        self._held = {}
+        self._held = {a: (lo, self.span_block(lo, hi, a)) for a in lengths if a > 1 and hi > lo}
 
     def span_block(self, lo: int, hi: int, a: int) -> np.ndarray:
         """Embeddings of the runs [s, s+a) for lo <= s < hi: summed sentence embeddings, or the run's
-        own embedding where it has one (``need``)."""
+        own embedding where it has one (``need``). Read-only where ``hold`` keeps them."""
+        held = self._held.get(a)
+        if held is not None and held[0] <= lo and hi <= held[0] + len(held[1]):
+            return held[1][lo - held[0]:hi - held[0]]
         out = self.summed(lo, hi, a)
         if a == 1 or not self.cache:
             return out
@@ -249,6 +264,13 @@ class BeadScorer:
         bits, zh_probes = self._bit_sets()
         n, m = len(self.z.texts), len(self.e.texts)
         self.pairs = PairTable(bits, zh_probes, *pair_windows(wins, types, n, m)) if bits and n and m else None
+
+    def hold(self, zh=(0, 0, ()), en=(0, 0, ())) -> None:
+        """Keep the run embeddings the beads scored next meet: ``zh``, ``en`` = (first start, end,
+        run lengths) (``Side.hold``); no arguments: let them go."""
+        if self.z.vecs is not None:
+            self.z.hold(*zh)
+            self.e.hold(*en)
 
     def set_lone(self, lone_zh, lone_en) -> None:
         """Mark sentences with no counterpart: masks and running counts for the DP, and the

@@ -32,11 +32,16 @@ MAX_BLOCK_CELLS = 1 << 22  # ... but no more than this: at 50,000 sentences a 51
 # copies took 1.3 GB; 4 M cells are still 80 rows there
 
 
-def unit_rows(vecs: np.ndarray) -> np.ndarray:
-    """Each row at unit length (a zero row stays zero)."""
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+def unit_rows(vecs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Each row at unit length (a zero row stays zero); into ``out`` if given (may be ``vecs``)."""
+    norms = np.sqrt(np.add.reduce(vecs * vecs, axis=1, keepdims=True))  # numpy.linalg.norm's own sum
     norms[norms == 0] = 1.0
-    return vecs / norms
+    return np.divide(vecs, norms, out=out)
+
+
+def centre_rows(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """``centred(rows, mean)`` in place (the same arithmetic, no copy of the rows); returns them."""
+    return unit_rows(np.subtract(rows, mean, out=rows), out=rows)
 
 
 def unit(v: np.ndarray) -> np.ndarray:
