@@ -300,6 +300,27 @@ def test_candidates_from_the_documents_one_similarity_pass_are_the_move_finders_
     np.testing.assert_allclose(np.sort(fused.sims, axis=1), np.sort(own_v, axis=1), rtol=0, atol=1e-6)
 
 
+def test_neighbours_of_blocks_on_several_cores_are_the_whole_matrixs():
+    """The one similarity pass runs its row blocks side by side; each sentence's nearest ones and each
+    English sentence's best Chinese one must be the whole matrix's, a tie going to the first row
+    even where a later block finishes first."""
+    from align.core.vectors import neighbours
+
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(300, 16)).astype(np.float32)
+    e = rng.normal(size=(90, 16)).astype(np.float32)
+    z[250:] = z[:50]  # the same sentences again, many blocks later
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    full = z @ e.T
+    near = neighbours(z, e, 5, cells=16 * 90)  # blocks of 16 rows
+    assert np.array_equal(near.col_idx, full.argmax(axis=0))  # the first row of each column's best
+    assert np.array_equal(near.col_sims, full.max(axis=0))
+    want = -np.sort(-full, axis=1)[:, :5]
+    assert np.array_equal(np.sort(near.idx, axis=1), np.sort(np.argsort(-full, axis=1, kind="stable")[:, :5], axis=1))
+    np.testing.assert_allclose(-np.sort(-near.sims, axis=1), want, rtol=0, atol=1e-6)
+
+
 def test_calibration_features_from_top_lists_equal_the_whole_matrix():
     """Best competitor outside a bead and a lone sentence's best match, without the n×m matrix."""
     from align.core.calibrate import features

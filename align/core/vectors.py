@@ -214,10 +214,13 @@ EVIDENCE_BLOCK_CELLS = 1 << 22  # neighbours reads each block twice (rows and co
 def neighbours(z: np.ndarray, e: np.ndarray, k: int,
                also: Callable[[int, int, np.ndarray, int], None] | None = None,
                cells: int = EVIDENCE_BLOCK_CELLS) -> Neighbours:
-    """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, on all cores.
+    """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, a block on each core
+    at a time (each block's product on one BLAS thread: the products and the passes over them run
+    side by side; the results are those of one block after another).
     ``also(lo, hi, rows, first)``: called with each block's similarities, ``rows`` being the rows
     ``first`` .. ``first + len(rows)`` of the matrix, one more on each side of [lo, hi) where there
-    is one (the move finder's smoothed candidates come from the same pass)."""
+    is one (the move finder's smoothed candidates come from the same pass); it fills rows [lo, hi)
+    of its own, so blocks may call it at once."""
     n, m = len(z), len(e)
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
@@ -226,6 +229,21 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
     col_sims = np.full(m, -np.inf, dtype=np.float32)
     if k == 0 or n == 0:
         return Neighbours(idx, sims, col_idx, col_sims)
+
+    def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        first = max(0, lo - 1) if also else lo
+        rows = z[first:min(n, hi + 1) if also else hi] @ e.T
+        sim = rows[lo - first:hi - first]
+        idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
+        if also:
+            also(lo, hi, rows, first)
+        best = sim.max(axis=0)
+        return best, first_row_of(sim, best) + lo
+
+    for best, arg in on_cores(block, list(row_blocks(n, m, cells))):  # in block order: ties go to the first row
+        better = best > col_sims
+        col_idx[better], col_sims[better] = arg[better], best[better]
+    return Neighbours(idx, sims, col_idx, col_sims)
     with all_blas_threads():
         for lo, hi in row_blocks(n, m, cells):
             first = max(0, lo - 1) if also else lo
@@ -318,6 +336,26 @@ def all_blas_threads():
     large products (every run's composed embedding at once)."""
     with _blas_threads(os.cpu_count() or 1):
         yield
+
+
+def on_cores(work: Callable, blocks: list[tuple]) -> Iterator:
+    """``work(*b)`` for each of ``blocks``, one block on each core at a time (numpy leaves the
+    interpreter while it computes; each product on one BLAS thread), the results in block order.
+    ``work`` must write nothing another block reads or writes."""
+    workers = min(os.cpu_count() or 1, len(blocks))
+    if workers <= 1:
+        with all_blas_threads():
+            yield from (work(*b) for b in blocks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _blas_threads(1), ThreadPoolExecutor(workers) as pool:
+        ahead = [pool.submit(work, *b) for b in blocks[:2 * workers]]  # a few ahead: results wait little
+        for t in range(len(blocks)):
+            if t + 2 * workers < len(blocks):
+                ahead.append(pool.submit(work, *blocks[t + 2 * workers]))
+            yield ahead[t].result()
+            ahead[t] = None
 
 
 @contextmanager
