@@ -244,20 +244,6 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
         better = best > col_sims
         col_idx[better], col_sims[better] = arg[better], best[better]
     return Neighbours(idx, sims, col_idx, col_sims)
-    with all_blas_threads():
-        for lo, hi in row_blocks(n, m, cells):
-            first = max(0, lo - 1) if also else lo
-            rows = z[first:min(n, hi + 1) if also else hi] @ e.T
-            sim = rows[lo - first:hi - first]
-            idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
-            if also:
-                also(lo, hi, rows, first)
-            best = sim.max(axis=0)
-            better = best > col_sims
-            if better.any():
-                arg = first_row_of(sim, best)
-                col_idx[better], col_sims[better] = arg[better] + lo, best[better]
-    return Neighbours(idx, sims, col_idx, col_sims)
 
 
 
