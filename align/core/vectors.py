@@ -92,15 +92,18 @@ def top_k(queries: np.ndarray, keys: np.ndarray, k: int, *,
 
 def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *,
              dtype=np.float64, max_rows: int | None = None, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``top_k`` of an n×m matrix given by ``values(lo, hi)`` (its rows [lo, hi)), e.g. smoothed
-    similarities, in row blocks (``row_blocks``)."""
+    """``top_k`` of an n×m matrix given by ``values(lo, hi)`` (its rows [lo, hi); called from several
+    threads at once), in row blocks (``row_blocks``, ``on_cores``)."""
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
     sims = np.zeros((n, k), dtype=dtype)
     if k == 0:
         return idx, sims
-    for lo, hi in row_blocks(n, m, cells, max_rows):
+    def block(lo: int, hi: int) -> None:
         idx[lo:hi], sims[lo:hi] = block_top_k(values(lo, hi), k)
+
+    for _ in on_cores(block, list(row_blocks(n, m, cells, max_rows))):
+        pass
     return idx, sims
 
 
@@ -329,9 +332,8 @@ def on_cores(work: Callable, blocks: list[tuple]) -> Iterator:
     interpreter while it computes; each product on one BLAS thread), the results in block order.
     ``work`` must write nothing another block reads or writes."""
     workers = min(os.cpu_count() or 1, len(blocks))
-    if workers <= 1:
-        with all_blas_threads():
-            yield from (work(*b) for b in blocks)
+    if workers <= 1:  # one block: as the caller's threads are
+        yield from (work(*b) for b in blocks)
         return
     from concurrent.futures import ThreadPoolExecutor
 
