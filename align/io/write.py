@@ -10,6 +10,7 @@ so an interrupted run leaves either the old file or the new one.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -18,7 +19,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 from ..errors import InputError, OutputError
 from ..model import Alignment, Pair, jumped, low_confidence
@@ -120,7 +120,14 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def _xml(text: str) -> str:
-    return escape(_XML_BAD.sub("", text))
+    """Element text: &, < and > escaped, characters XML forbids dropped (``html.escape``: what
+    ``xml.sax.saxutils.escape`` does, without the 30 ms of urllib that module imports)."""
+    return html.escape(_XML_BAD.sub("", text), quote=False)
+
+
+def _attr(text: str) -> str:
+    """A quoted attribute value."""
+    return '"' + html.escape(_XML_BAD.sub("", text), quote=True) + '"'
 
 
 def tmx_bytes(pairs: list[tuple[Pair, str]], options: TmxOptions | None = None) -> bytes:
@@ -130,7 +137,7 @@ def tmx_bytes(pairs: list[tuple[Pair, str]], options: TmxOptions | None = None) 
     out = io.StringIO()
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n<tmx version="1.4">\n')
     out.write(f'  <header creationtool="{TOOL}" creationtoolversion="{__version__}" segtype="sentence" '
-              f'o-tmf="{TOOL}" adminlang="en-US" srclang={quoteattr(opt.zh_tag)} datatype="plaintext" '
+              f'o-tmf="{TOOL}" adminlang="en-US" srclang={_attr(opt.zh_tag)} datatype="plaintext" '
               f'creationdate="{date}"/>\n  <body>\n')
     n = 0
     for pair, source in pairs:
@@ -145,8 +152,8 @@ def tmx_bytes(pairs: list[tuple[Pair, str]], options: TmxOptions | None = None) 
             out.write(f'      <prop type="x-status">{_xml(pair.status)}</prop>\n')
         if source:
             out.write(f'      <prop type="x-source">{_xml(source)}</prop>\n')
-        out.write(f'      <tuv xml:lang={quoteattr(opt.zh_tag)}><seg>{_xml(pair.zh)}</seg></tuv>\n')
-        out.write(f'      <tuv xml:lang={quoteattr(opt.en_tag)}><seg>{_xml(pair.en)}</seg></tuv>\n')
+        out.write(f'      <tuv xml:lang={_attr(opt.zh_tag)}><seg>{_xml(pair.zh)}</seg></tuv>\n')
+        out.write(f'      <tuv xml:lang={_attr(opt.en_tag)}><seg>{_xml(pair.en)}</seg></tuv>\n')
         out.write('    </tu>\n')
     out.write('  </body>\n</tmx>\n')
     return out.getvalue().encode("utf-8")
