@@ -153,11 +153,16 @@ class Composer:
             starts = np.arange(max(len(parts.tokens) - a + 1, 0))
         if len(starts) == 0:
             return np.zeros((0, parts.full.shape[1]), dtype=np.float32)
-        pooled = parts.full[starts].copy()
-        tokens = parts.tokens[starts].copy()
+        s0, n = int(starts[0]), len(starts)
+        if int(starts[-1]) - s0 == n - 1 and np.all(np.diff(starts) == 1):  # consecutive: slices, not gathers
+            at = [slice(s0 + t, s0 + t + n) for t in range(a)]
+        else:
+            at = [starts + t for t in range(a)]
+        pooled = parts.full[at[0]].copy()
+        tokens = parts.tokens[at[0]].copy()
         for t in range(1, a):
-            pooled += parts.full[starts + t]
-            pooled -= parts.eos[starts + t - 1]
-            pooled -= parts.bos[starts + t]
-            tokens += parts.tokens[starts + t] - 2.0
+            pooled += parts.full[at[t]]
+            pooled -= parts.eos[at[t - 1]]
+            pooled -= parts.bos[at[t]]
+            tokens += parts.tokens[at[t]] - 2.0
         return unit_rows(self.head(pooled, tokens))

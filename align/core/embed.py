@@ -294,6 +294,19 @@ RUN_DTYPE = np.float16  # composed runs are kept at half precision: 460 MB less 
 FILL_BLOCK = 16 * USEEncoder.batch_size  # texts encoded with their parts at a time (the same batches)
 
 
+def _run_blocks(starts: list[int], a: int):
+    """The runs to compose (ascending starts) in blocks of at most ``RUN_BLOCK`` runs whose member
+    sentences lie within 2 × ``RUN_BLOCK`` + ``a`` consecutive sentences (memory: their parts)."""
+    block: list[int] = []
+    for s in starts:
+        if block and (len(block) == RUN_BLOCK or s - block[0] >= 2 * RUN_BLOCK):
+            yield block
+            block = []
+        block.append(s)
+    if block:
+        yield block
+
+
 class CachedEncoder:
     """Wraps an encoder with a cache by text: ``encode`` embeds only what it has not seen. The
     pipeline keeps one per document (the aligner runs of the move search ask for the same texts
@@ -346,18 +359,20 @@ class CachedEncoder:
         from .compose import Parts
 
         keys = [tuple(texts[s:s + a]) for s in range(len(texts) - a + 1)]
-        missing = [k for k in dict.fromkeys(keys) if k not in self.run_rows]
+        missing: dict[tuple, int] = {}  # run -> where it first starts
+        for s, k in enumerate(keys):
+            if k not in missing and k not in self.run_rows:
+                missing[k] = s
         self.run_rows.reserve(len(missing))
-        for lo in range(0, len(missing), RUN_BLOCK):
-            block = missing[lo:lo + RUN_BLOCK]
-            flat = [t for k in block for t in k]
-            new = self._missing(flat)
+        for block in _run_blocks(list(missing.values()), a):
+            first, last = block[0], block[-1] + a
+            new = self._missing(texts[first:last])
             if new:
                 self._fill(new, None)
-            parts = Parts(*self.texts.get(flat, 1))
+            parts = Parts(*self.texts.get(texts[first:last], 1))  # each member sentence once
             with all_blas_threads():  # large products: worth the threads the aligner leaves idle
-                vecs = self.base.runs(parts, a, np.arange(0, len(flat), a))
-            self.run_rows.add(block, vecs.astype(RUN_DTYPE))
+                vecs = self.base.runs(parts, a, np.array(block, dtype=np.int64) - first)
+            self.run_rows.add([keys[s] for s in block], vecs.astype(RUN_DTYPE))
         return self.run_rows.ids(keys)
 
     def run_vecs(self, ids: np.ndarray, dtype=np.float32) -> np.ndarray:
