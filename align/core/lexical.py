@@ -230,5 +230,5 @@ def en_anchors(text: str) -> tuple[frozenset[str], frozenset[str]]:
         pct = unit in ("%", "percent", "per cent")
         value = float(whole.replace(",", "") + (frac or ""))
         nums.add(_num_key(value * _MULT.get(unit, 1.0), pct))
-    names = {"@" + t.lower().rstrip(".") for t in _LATIN.findall(text) if any(c.isupper() for c in t)}
+    names = {"@" + low.rstrip(".") for t in _LATIN.findall(text) if (low := t.lower()) != t}  # (ASCII: a capital)
     return frozenset(nums), frozenset(names)

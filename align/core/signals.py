@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -43,30 +43,23 @@ class ItemBits:
     set_at: np.ndarray | None = None
 
     def __init__(self, probes, sets):
-        vocab: dict = {}
-        sx, sk = [], []
-        for y, keys in enumerate(sets):
-            for key in keys:
-                sx.append(y)
-                sk.append(vocab.setdefault(key, len(vocab)))
+        # (flat lists and maps, not loops of Python statements: a document has ~10^5 keys a side)
+        vocab = {key: k for k, key in enumerate(dict.fromkeys(chain.from_iterable(sets)))}
+        sk = np.fromiter(map(vocab.__getitem__, chain.from_iterable(sets)), dtype=np.int64)
+        sx = np.repeat(np.arange(len(sets), dtype=np.int64), [len(keys) for keys in sets])
         self.ns = len(sets) + 1
-        self.codes = sorted_unique(np.array(sk, dtype=np.int64) * self.ns + np.array(sx, dtype=np.int64))
-        ex, epos, ekey = [], [], []
-        most = 1
-        for x, items in enumerate(probes):
-            most = max(most, len(items))
-            for u, keys in enumerate(items):
-                for key in keys:
-                    k = vocab.get(key)
-                    if k is not None:  # a key no set holds can never hit
-                        ex.append(x)
-                        epos.append(u)
-                        ekey.append(k)
-        self.lanes = (most + 63) // 64
-        counts = np.bincount(np.array(ex, dtype=np.int64), minlength=len(probes))
-        self.start = cumsum0(counts).astype(np.int64)
-        self.pos = np.array(epos, dtype=np.int64)
-        self.key = np.array(ekey, dtype=np.int64)
+        self.codes = sorted_unique(sk * self.ns + sx)
+        n_items = np.array([len(items) for items in probes], dtype=np.int64)
+        n_keys = np.array([len(keys) for items in probes for keys in items], dtype=np.int64)
+        keys = list(chain.from_iterable(chain.from_iterable(probes)))
+        k = np.fromiter(map(vocab.get, keys, repeat(-1, len(keys))), dtype=np.int64, count=len(keys))
+        hit = k >= 0  # a key no set holds can never hit
+        probe = np.repeat(np.repeat(np.arange(len(probes), dtype=np.int64), n_items), n_keys)[hit]
+        item = np.arange(len(n_keys), dtype=np.int64) - np.repeat(cumsum0(n_items)[:-1].astype(np.int64), n_items)
+        self.lanes = (max(int(n_items.max(initial=0)), 1) + 63) // 64
+        self.start = cumsum0(np.bincount(probe, minlength=len(probes))).astype(np.int64)
+        self.pos = np.repeat(item, n_keys)[hit]
+        self.key = k[hit]
 
     def reordered(self, probes: np.ndarray | None = None, sets: np.ndarray | None = None) -> "ItemBits":
         """A view in which probe x is this one's probe ``probes[x]`` and set y its set ``sets[y]``."""
