@@ -21,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from .vectors import unit_rows
+from .vectors import consecutive, unit_rows
 
 
 # The first and last token's features are a small correction to a run's pooled features: kept at half
@@ -153,8 +153,8 @@ class Composer:
             starts = np.arange(max(len(parts.tokens) - a + 1, 0))
         if len(starts) == 0:
             return np.zeros((0, parts.full.shape[1]), dtype=np.float32)
-        s0, n = int(starts[0]), len(starts)
-        if int(starts[-1]) - s0 == n - 1 and np.all(np.diff(starts) == 1):  # consecutive: slices, not gathers
+        if consecutive(starts):  # slices, not gathers
+            s0, n = int(starts[0]), len(starts)
             at = [slice(s0 + t, s0 + t + n) for t in range(a)]
         else:
             at = [starts + t for t in range(a)]

@@ -135,8 +135,8 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
         c0 = np.maximum(lo, lo[prc] + b)
         c1 = np.minimum(hi, hi[prc] + b)
         ok &= c0 <= c1
-        width = np.where(ok, c1 - c0 + 1, 0) if b > 0 else np.zeros(len(lo), dtype=np.int64)
         if b == 0:  # a deletion: one score per row (a lone Chinese sentence is free)
+            width = np.zeros(len(lo), dtype=np.int64)  # (no columns to score)
             start = rows.copy()
             flat = np.full(len(lo), scorer.type_weight(a, 0))
             if a == 1 and scorer.z.lone_cum is not None:
@@ -144,6 +144,7 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
                 lone = scorer.z.lone_cum[np.minimum(i, len(scorer.z.lone_cum) - 1)] > scorer.z.lone_cum[np.maximum(i - 1, 0)]
                 flat = np.where(lone & ok, 0.0, flat)
         else:
+            width = np.where(ok, c1 - c0 + 1, 0)
             start = _cumsum_start(width)
             flat = np.zeros(int(width.sum()))
         for lst, v in zip((ok_l, c0_l, c1_l, start_l, flat_l, width_l), (ok, c0, c1, start, flat, width)):
@@ -171,15 +172,16 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
 
 
 def _hold_spans(scorer: BeadScorer, i0: int, r0: int, r1: int, types, c0_l, c1_l, width_l) -> None:
-    """Have the scorer keep the run embeddings the beads of rows [r0, r1) meet (``BeadScorer.hold``)."""
-    zh, en = [], []
+    """Have the scorer keep the run embeddings the beads of rows [r0, r1) meet (``BeadScorer.hold``):
+    a bead of type (a, b) ending at cell (row, column) starts its runs at row - a and column - b."""
+    zh, en = [], []  # (first start, end, run length) of each bead type with beads here
     for t, (a, b) in enumerate(types):
         ok = np.flatnonzero(width_l[t][r0:r1]) + r0
         if b > 0 and len(ok):
             zh.append((int(ok[0]) + i0 - a, int(ok[-1]) + i0 - a + 1, a))
             en.append((int(c0_l[t][ok].min()) - b, int(c1_l[t][ok].max()) - b + 1, b))
     if zh:
-        scorer.hold(*((min(x[0] for x in side), max(x[1] for x in side), {x[2] for x in side}) for side in (zh, en)))
+        scorer.hold(*((min(r[0] for r in side), max(r[1] for r in side), {r[2] for r in side}) for side in (zh, en)))
 
 
 TABLE_BEADS = 1 << 18  # beads of one type scored at a time by bead_table (their features: 12 floats each)

@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import ModelError
-from .vectors import all_blas_threads, unit_rows
+from .vectors import all_blas_threads, consecutive, unit_rows
 
 DEFAULT_MODEL = "use-multilingual"
 
@@ -269,7 +269,7 @@ class _Rows:
         if len(ids) and seg_of.min() == seg_of.max():  # the usual case: one segment
             k = int(seg_of[0])
             at = ids - self._starts[k]
-            if at[-1] - at[0] == len(at) - 1 and (len(at) == 1 or np.all(np.diff(at) == 1)):
+            if consecutive(at):
                 return tuple(_read_only(c[at[0]:at[-1] + 1]) for c in self._segs[k][first:last])
             return tuple(c[at] for c in self._segs[k][first:last])
         cols = self._segs[0][first:last]

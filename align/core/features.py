@@ -167,7 +167,7 @@ class Side:
         """Keep the ``span_block`` rows of the starts lo <= s < hi for these run lengths (what a
         chunk of the bead table meets: each bead type reads them, none makes them again), instead
         of those kept before; ``hold(0, 0, ())`` lets them go."""
-        self._held = {}
+        self._held = {}  # the old rows go first: never two chunks' at once
         self._held = {a: (lo, self.span_block(lo, hi, a)) for a in lengths if a > 1 and hi > lo}
 
     def span_block(self, lo: int, hi: int, a: int) -> np.ndarray:

@@ -297,6 +297,11 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
 
 
+def consecutive(ids: np.ndarray) -> bool:
+    """Whether the (non-empty) ids are k, k+1, k+2, …: rows a slice can read instead of a gather."""
+    return int(ids[-1]) - int(ids[0]) == len(ids) - 1 and (len(ids) == 1 or bool(np.all(np.diff(ids) == 1)))
+
+
 def cumsum0(values) -> np.ndarray:
     """Prefix sums with a leading 0: the sum over [s, e) is c[e] - c[s]."""
     return np.concatenate([[0.0], np.cumsum(values)])
