@@ -284,6 +284,19 @@ def test_blocked_candidates_and_moves_equal_the_whole_matrix_computation(seed):
     assert find_moves(sim_.Similarity(z, e), paras, anchors=anchors) == find_moves(sim, paras)
 
 
+@pytest.mark.parametrize("n,m", [(1, 1), (2, 3), (3, 2), (5, 4), (4, 9)])
+def test_smoothed_candidates_of_tiny_documents_equal_the_whole_matrix_computation(n, m):
+    """Documents shorter than the smoothing's reach (3 sentences), a block a row: the first and
+    last rows, which have no row above or below, and the last columns, which have fewer after."""
+    rng = np.random.default_rng(n * 10 + m)
+    z, e = centred(rng.standard_normal((n, 8)).astype(np.float32)), centred(rng.standard_normal((m, 8)).astype(np.float32))
+    opt = MoveOptions()
+    idx, vals = sim_.candidates(sim_.Similarity(z, e), opt, cells=m)
+    full = sim_.smoothed(z @ e.T, opt)
+    np.testing.assert_allclose(vals, np.take_along_axis(full, idx, axis=1), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(-np.sort(-vals, axis=1), np.sort(full, axis=1)[:, ::-1][:, :idx.shape[1]], atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_candidates_from_the_documents_one_similarity_pass_are_the_move_finders_own(seed):
     """The pipeline takes the move finder's candidates from its neighbours pass (blocks of other

@@ -53,58 +53,56 @@ SLACK = 1e-5  # the smoothed similarities are ranked in float32 within this of t
 def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOptions):
     """Rows [lo, hi) of the smoothed similarities (``smoothed``), from ``raw``: rows ``first`` .. of
     the similarities, lo-1 .. hi where they exist. Each raw row's best match (at least 0) just
-    before and just after each column is taken once, in the similarities' own precision (a
-    maximum is exact). Returns the float32 sums and ``exact(rows, cols)``: the float64 sums at
-    those cells, as ``smoothed`` adds them (only the candidates' are needed: ``block_top_k``)."""
+    before each column is taken once, in the similarities' own precision (a maximum is exact); its
+    best just after column j is its best before j + reach, read in place (six passes over the
+    block in all). Returns the float32 sums and ``exact(rows, cols)``: the float64 sums at those
+    cells, as ``smoothed`` adds them (only the candidates' are needed: ``block_top_k``)."""
     a, b = max(0, lo - 1), min(n, hi + 1)
     ext = raw[a - first:b - first]
+    r, m = opt.reach, ext.shape[1]
     pos = np.maximum(ext, 0)
-    left = _window_best(pos, opt.reach, True)
-    right = _after(pos, left, opt.reach)
+    before = _best_before(pos, r)
     u0, d1 = max(lo, a + 1), min(hi, b - 1)  # rows with a row above / below them in ext
-    up = left[u0 - 1 - a:hi - 1 - a]  # rows u0 .. hi-1: the row above's best before
-    down = right[lo + 1 - a:d1 + 1 - a]  # rows lo .. d1-1: the row below's best after
+    up = before[u0 - 1 - a:hi - 1 - a]  # rows u0 .. hi-1: the row above's best before
+    after = before[lo + 1 - a:d1 + 1 - a, r:]  # rows lo .. d1-1: the row below's best after, columns < w
+    w = max(m - r, 0)
     own = ext[lo - a:hi - a]
-    out = np.empty((hi - lo, ext.shape[1]), dtype=raw.dtype)
-    out[:u0 - lo] = 0.0  # the document's first row: no row above
-    out[u0 - lo:] = up
-    out[:d1 - lo] += down
+    out = np.zeros((hi - lo, m), dtype=raw.dtype)
+    if d1 > u0:
+        np.add(up[:d1 - u0, :w], after[u0 - lo:], out=out[u0 - lo:d1 - lo, :w])
+    if lo < u0 and lo < d1:  # the document's first row: no row above
+        out[0, :w] = after[0]
+    if hi > d1 and hi - 1 >= u0:  # its last row: no row below
+        out[hi - 1 - lo, :w] = up[-1, :w]
+    if w < m:  # the last columns: the best of j .. the row's end
+        out[u0 - lo:, w:] = up[:, w:]
+        out[:d1 - lo, w:] += np.maximum.accumulate(pos[lo + 1 - a:d1 + 1 - a, w:][:, ::-1], axis=1)[:, ::-1]
     out *= raw.dtype.type(opt.smooth)
     out += own
 
-    def exact(r, c):
-        acc = np.zeros(len(r))
-        has = r >= u0 - lo
-        acc[has] += up[r[has] - (u0 - lo), c[has]]
-        has = r < d1 - lo
-        acc[has] += down[r[has], c[has]]
+    def exact(rows, cols):
+        acc = np.zeros(len(rows))
+        has = rows >= u0 - lo
+        acc[has] += up[rows[has] - (u0 - lo), cols[has]]
+        has = rows < d1 - lo
+        if has.any():
+            below, c = rows[has] + lo + 1 - a, cols[has]
+            acc[has] += np.max([pos[below, np.minimum(c + d, m - 1)] for d in range(r + 1)], axis=0)
         acc *= opt.smooth
-        return acc + own[r, c]
+        return acc + own[rows, cols]
     return out, exact
 
 
-def _after(x: np.ndarray, before: np.ndarray, r: int) -> np.ndarray:
-    """Each row's best of columns j .. j+r, from ``before`` (``_window_best(x, r, True)``): the best
-    of j .. j+r is the best before j+r; the last r columns are read from ``x``."""
-    m = x.shape[1]
-    out = np.empty_like(x)
-    out[:, :max(m - r, 0)] = before[:, r:]
-    tail = x[:, max(m - r, 0):]
-    out[:, max(m - r, 0):] = np.maximum.accumulate(tail[:, ::-1], axis=1)[:, ::-1]
-    return out
-
-
-def _window_best(x: np.ndarray, r: int, before: bool) -> np.ndarray:
-    """Each row's best of columns j-r .. j (``before``) or j .. j+r, by doubling spans."""
-    out, span = x.copy(), 1  # out[j] covers span columns
+def _best_before(x: np.ndarray, r: int) -> np.ndarray:
+    """Each row's best of columns j-r .. j (those there are), by doubling spans: one pass each."""
+    cur, span = x, 1  # cur[:, j] covers span columns
     while span < r + 1:
         step = min(span, r + 1 - span)
-        if before:
-            np.maximum(out[:, step:], out[:, :-step], out=out[:, step:])
-        else:
-            np.maximum(out[:, :-step], out[:, step:], out=out[:, :-step])
-        span += step
-    return out
+        nxt = np.empty_like(x)
+        nxt[:, :step] = cur[:, :step]
+        np.maximum(cur[:, step:], cur[:, :-step], out=nxt[:, step:])
+        cur, span = nxt, span + step
+    return cur if cur is not x else x.copy()
 
 
 class Candidates:
