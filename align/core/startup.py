@@ -3,7 +3,8 @@
 ``built(kind, path, package, build)`` loads what ``build(path)`` made from the cache folder,
 keyed by where the file is, the package's version and the file's size and modification time,
 and writes it there the first time; the object is the same either way. A cache that cannot be
-read or written is skipped: it is then built as before. Three things are kept:
+read or written is skipped: it is then built as before. What ``build`` makes is not in the key:
+a builder that makes something else needs a new ``kind``. Three things are kept:
 
 * ``tokenizer`` — USE v3's pure-Python tokenizer parses its 128,000-piece SentencePiece model
   on every start (0.8 s of a 1.5 s cold run on the sample release; from the cache 0.1 s; the
@@ -11,8 +12,8 @@ read or written is skipped: it is then built as before. Three things are kept:
 * ``use_weights`` — USE v3's numpy backend decompresses its 30 MB ``weights.npz`` (65 MB of
   embedding table, interleaved) on every start: 0.64–0.73 s; its arrays from the cache, stored
   uncompressed, 0.03 s (the same arrays, bit for bit: the same vectors);
-* ``align.core.lexical``'s CC-CEDICT index (0.4 s to read from the gzipped dictionary, 0.09 s
-  from the cache).
+* ``align.core.lexical``'s CC-CEDICT words and their beginnings (0.5 s to read from the gzipped
+  dictionary, 0.11 s from the cache).
 
 Writing a new version of a kind removes the older ones made from the same place (a reinstalled
 package has a new file time) and the entries of the names used before (``RETIRED``). Installs
@@ -39,7 +40,7 @@ def cache_dir() -> Path:
     return Path(base) / "zhen-align"
 
 
-RETIRED = ("cedict-index-", "use-tokenizer-", "use-weights-", "cedict-entries-")  # names before the place
+RETIRED = ("cedict-index-", "use-tokenizer-", "use-weights-", "cedict-entries")  # names used before
 
 
 def _place(kind: str, source: Path) -> str:
