@@ -51,13 +51,9 @@ def first_path(zh: np.ndarray, en: np.ndarray, k: int, near: Neighbours | None =
         idx, sims = top_k(queries, keys, k, dtype=np.float32, max_rows=2048)
     else:  # rows that the kept neighbours cannot answer (lone_en among them) are computed here
         idx, sims = near.top(k, lone_zh, lone_en, lambda rows: top_k(zh[rows], keys, k, dtype=np.float32))
-    rows, cols, weights = [], [], []
-    for i in range(zh.shape[0]):
-        for j, s in zip(idx[i], sims[i]):
-            if s > 0:
-                rows.append(i)
-                cols.append(int(j))
-                weights.append(float(s))
+    keep = sims > 0  # row by row, each row's candidates in their order
+    rows = np.nonzero(keep)[0].tolist()
+    cols, weights = idx[keep].tolist(), sims[keep].astype(float).tolist()
     chain = heaviest_chain(rows, cols, weights, en.shape[0])
     return [(rows[t], cols[t]) for t in chain]
 
