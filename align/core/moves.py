@@ -81,27 +81,26 @@ def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> 
     sims: list[float] = []
     row_start: list[int] = []  # index of the first anchor of each row
     best_val, best_arg = 0.0, -1  # best chain value among anchors of earlier rows
+    held = np.empty((3, cand.size))  # rows, columns and values as arrays (the rows before: views)
     for i in range(n):
         row_start.append(len(rows))
         lo = row_start[max(0, i - opt.lookback)]
-        prev_r = np.array(rows[lo:], dtype=float)
-        prev_c = np.array(cols[lo:], dtype=float)
-        prev_v = np.array(vals[lo:], dtype=float)
+        prev_r, prev_c, prev_v = held[:, lo:len(rows)]
+        here = [(j, s) for j, s in zip(cand[i].tolist(), cand_sims[i].tolist()) if s > 0]
+        if here and len(prev_r):  # every candidate of the row against the anchors of the rows before
+            tot = prev_v - _cost(opt, ratio, i - prev_r, np.array([float(j) for j, _ in here])[:, None] - prev_c)
+            at = np.argmax(tot, axis=1)
+            reach = tot[np.arange(len(here)), at].tolist()
         new = []
-        for j, s in zip(cand[i], cand_sims[i]):
-            s = float(s)
-            if s <= 0:
-                continue
+        for u, (j, s) in enumerate(here):
             v, arg = best_val - opt.jump, best_arg  # a jump from anywhere (or a fresh start)
             if best_arg < 0:
                 v, arg = -opt.jump, -1
-            if len(prev_r):
-                tot = prev_v - _cost(opt, ratio, i - prev_r, j - prev_c)
-                t = int(np.argmax(tot))
-                if tot[t] > v:
-                    v, arg = float(tot[t]), lo + t
+            if len(prev_r) and reach[u] > v:
+                v, arg = reach[u], lo + int(at[u])
             new.append((int(j), v + s, arg, s))
         for j, v, arg, s in new:
+            held[:, len(rows)] = i, j, v
             rows.append(i)
             cols.append(j)
             vals.append(v)
