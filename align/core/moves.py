@@ -73,48 +73,42 @@ def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> 
     """
     n = len(cand)
     ratio = m / max(n, 1)
-    # Per anchor: row, column, similarity, best chain value ending here, back pointer.
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    back: list[int] = []
+    # Per anchor: row, column and best chain value ending here (arrays: the rows before are read as
+    # views), similarity, back pointer.
+    held = np.empty((3, cand.size))
     sims: list[float] = []
+    back: list[int] = []
+    count = 0
     row_start: list[int] = []  # index of the first anchor of each row
     best_val, best_arg = 0.0, -1  # best chain value among anchors of earlier rows
-    held = np.empty((3, cand.size))  # rows, columns and values as arrays (the rows before: views)
     for i in range(n):
-        row_start.append(len(rows))
+        row_start.append(count)
         lo = row_start[max(0, i - opt.lookback)]
-        prev_r, prev_c, prev_v = held[:, lo:len(rows)]
+        prev_r, prev_c, prev_v = held[:, lo:count]
         here = [(j, s) for j, s in zip(cand[i].tolist(), cand_sims[i].tolist()) if s > 0]
         if here and len(prev_r):  # every candidate of the row against the anchors of the rows before
             tot = prev_v - _cost(opt, ratio, i - prev_r, np.array([float(j) for j, _ in here])[:, None] - prev_c)
             at = np.argmax(tot, axis=1)
             reach = tot[np.arange(len(here)), at].tolist()
-        new = []
-        for u, (j, s) in enumerate(here):
+        for u, (j, s) in enumerate(here):  # best_val stays that of the earlier rows
             v, arg = best_val - opt.jump, best_arg  # a jump from anywhere (or a fresh start)
             if best_arg < 0:
                 v, arg = -opt.jump, -1
             if len(prev_r) and reach[u] > v:
                 v, arg = reach[u], lo + int(at[u])
-            new.append((int(j), v + s, arg, s))
-        for j, v, arg, s in new:
-            held[:, len(rows)] = i, j, v
-            rows.append(i)
-            cols.append(j)
-            vals.append(v)
-            back.append(arg)
+            held[:, count] = i, j, v + s
             sims.append(s)
-        for t in range(row_start[i], len(rows)):
-            if vals[t] > best_val:
-                best_val, best_arg = vals[t], t
+            back.append(arg)
+            count += 1
+        for t in range(row_start[i], count):
+            if held[2, t] > best_val:
+                best_val, best_arg = float(held[2, t]), t
     if best_arg < 0:
         return []
     out = []
     cur = best_arg
     while cur >= 0:
-        out.append((rows[cur], cols[cur], sims[cur]))
+        out.append((int(held[0, cur]), int(held[1, cur]), sims[cur]))
         cur = back[cur]
     return out[::-1]
 

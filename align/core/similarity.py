@@ -94,7 +94,8 @@ def _smoothed(raw: np.ndarray, lo: int, hi: int, first: int, n: int, opt: MoveOp
 
 
 def _best_before(x: np.ndarray, r: int) -> np.ndarray:
-    """Each row's best of columns j-r .. j (those there are), by doubling spans: one pass each."""
+    """Each row's best of columns j-r .. j (those there are), by doubling spans: one pass each
+    (``x`` itself for r = 0)."""
     cur, span = x, 1  # cur[:, j] covers span columns
     while span < r + 1:
         step = min(span, r + 1 - span)
@@ -102,7 +103,7 @@ def _best_before(x: np.ndarray, r: int) -> np.ndarray:
         nxt[:, :step] = cur[:, :step]
         np.maximum(cur[:, step:], cur[:, :-step], out=nxt[:, step:])
         cur, span = nxt, span + step
-    return cur if cur is not x else x.copy()
+    return cur
 
 
 class Candidates:

@@ -48,13 +48,13 @@ def _place(kind: str, source: Path) -> str:
     return f"{kind}.{zlib.crc32(str(source.resolve()).encode()):08x}."
 
 
-def _key(kind: str, source: Path, package: str) -> str:
+def _key(place: str, source: Path, package: str) -> str:
     try:
         version = metadata.version(package)
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         version = "unknown"
     st = source.stat()
-    return f"{_place(kind, source)}{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
+    return f"{place}{version}-{st.st_size}-{st.st_mtime_ns}.pickle"
 
 
 def tokenizer(model_path: str | os.PathLike, build):
@@ -93,7 +93,8 @@ def built(kind: str, source: str | os.PathLike, package: str, build):
     it holds this file's."""
     model_path = Path(source)
     try:
-        path = cache_dir() / _key(kind, model_path, package)
+        place = _place(kind, model_path)
+        path = cache_dir() / _key(place, model_path, package)
     except OSError:
         return build(str(model_path))
     try:
@@ -110,7 +111,7 @@ def built(kind: str, source: str | os.PathLike, package: str, build):
         os.replace(tmp, path)  # whole or not at all, even with several processes starting at once
         for old in path.parent.iterdir():  # older versions of the same file, and retired names
             name = old.name
-            if old != path and name.endswith(".pickle") and name.startswith((_place(kind, model_path), *RETIRED)):
+            if old != path and name.endswith(".pickle") and name.startswith((place, *RETIRED)):
                 old.unlink(missing_ok=True)
     except OSError:
         pass
