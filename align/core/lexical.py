@@ -22,7 +22,6 @@ import gzip
 import re
 import unicodedata
 from functools import lru_cache
-from itertools import chain
 
 _STOP = frozenset("""a an the of to in on at by for from with and or but not no nor so as is are was were be been
 being am do does did done have has had having it its this that these those he she they we you i me him her them
@@ -166,7 +165,7 @@ def segment(text: str) -> tuple[str, ...]:
 
 def zh_terms(text: str, words: tuple[str, ...] | None = None, keep=None) -> frozenset[str]:
     """English stems that the Chinese sentence's words (``segment(text)``, unless given) translate
-    to, plus ``py:`` pinyin of every run of one to three characters (for names, matched against
+    to, plus ``py:`` pinyin of every run of one to three characters (``name_runs``; for names, matched against
     capitalised English words); ``keep``: only these (the English side's terms: no other can
     match; ``Keep`` of them where one set serves many sentences). Not cached: a document's signals
     are built once (``signals``)."""
@@ -177,12 +176,39 @@ def zh_terms(text: str, words: tuple[str, ...] | None = None, keep=None) -> froz
     out = set().union(*map(_term_stems, segment(text) if words is None else words))
     py = [_pinyin(ch) for ch in text]
     if keep is None:
-        out.update("py:" + g for g in chain((a for a in py if a), (a + b for a, b in zip(py, py[1:]) if a and b),
-                                            (a + b + c for a, b, c in zip(py, py[1:], py[2:]) if a and b and c)))
+        out.update("py:" + g for g in name_runs(py))
         return frozenset(out)
     out &= keep.terms
-    out.update("py:" + g for g in keep.grams(py))  # only the names the other side has
+    out.update("py:" + g for g in name_runs(py, keep.names, keep.starts))  # only the names the other side has
     return frozenset(out)
+
+
+class _Every:
+    """Holds every string: ``name_runs`` without names keeps every run."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+EVERY = _Every()
+
+
+def name_runs(py: list[str], names=EVERY, starts=EVERY) -> list[str]:
+    """The pinyin of every run of one to three characters (``py``: each character's, '' for none;
+    a run stops there) that is one of ``names`` (default: every run), a run growing only while
+    some name begins with it (``starts``)."""
+    out, n = [], len(py)
+    for i, a in enumerate(py):
+        if not a or a not in starts:
+            continue
+        if a in names:
+            out.append(a)
+        if i + 1 < n and py[i + 1] and (ab := a + py[i + 1]) in starts:
+            if ab in names:
+                out.append(ab)
+            if i + 2 < n and py[i + 2] and (abc := ab + py[i + 2]) in names:
+                out.append(abc)
+    return out
 
 
 class Keep:
@@ -191,23 +217,7 @@ class Keep:
     def __init__(self, terms):
         self.terms = frozenset(terms)
         self.names = frozenset(t[3:] for t in self.terms if t.startswith("py:"))
-        self.starts = frozenset(g[:k] for g in self.names for k in range(1, len(g) + 1))
-
-    def grams(self, py: list[str]) -> list[str]:
-        """The runs of one to three characters' pinyin (``py``, '' for no pinyin) that are names
-        here; a run grows only while some name begins with it."""
-        out, starts, names, n = [], self.starts, self.names, len(py)
-        for i, a in enumerate(py):
-            if not a or a not in starts:
-                continue
-            if a in names:
-                out.append(a)
-            if i + 1 < n and py[i + 1] and (ab := a + py[i + 1]) in starts:
-                if ab in names:
-                    out.append(ab)
-                if i + 2 < n and py[i + 2] and (abc := ab + py[i + 2]) in names:
-                    out.append(abc)
-        return out
+        self.starts = frozenset(g[:k] for g in self.names for k in range(1, len(g) + 1))  # (``name_runs``)
 
 
 def zh_words(text: str, words: tuple[str, ...] | None = None) -> tuple[frozenset[str], ...]:
