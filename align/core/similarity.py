@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .options import MoveOptions
-from .vectors import all_blas_threads, block_top_k, row_blocks
+from .vectors import KERNELS, all_blas_threads, block_top_k, compiled, row_blocks
 
 
 class Similarity:
@@ -117,15 +117,21 @@ class Candidates:
         self.idx = np.zeros((n, k), dtype=np.int64)
         self.sims = np.zeros((n, k), dtype=np.float64)
 
-    def add(self, lo: int, hi: int, raw: np.ndarray, first: int) -> None:
-        """Rows [lo, hi) from ``raw``, rows ``first`` .. of the similarities (lo-1 .. hi)."""
-        if not self.idx.shape[1]:
+    def add(self, lo: int, hi: int, raw: np.ndarray, first: int, use_kernel: bool = True) -> None:
+        """Rows [lo, hi) from ``raw``, rows ``first`` .. of the similarities (lo-1 .. hi); compiled
+        where it can be (``vectors.compiled``; ``use_kernel`` False: the numpy code)."""
+        k = self.idx.shape[1]
+        if not k or hi <= lo:
+            return
+        if self.opt.smooth and use_kernel and compiled(raw):
+            KERNELS.smoothed_top_k(raw, raw.shape[0], raw.shape[1], lo - first, hi - first, k, float(self.opt.smooth),
+                                   int(self.opt.reach), SLACK, self.idx[lo:hi], self.sims[lo:hi])
             return
         if self.opt.smooth:
             values, exact = _smoothed(raw, lo, hi, first, self.n, self.opt)
-            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, self.idx.shape[1], exact=exact, slack=SLACK)
+            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(values, k, exact=exact, slack=SLACK)
         else:
-            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(raw[lo - first:hi - first], self.idx.shape[1])
+            self.idx[lo:hi], self.sims[lo:hi] = block_top_k(raw[lo - first:hi - first], k, use_kernel=use_kernel)
 
 
 def candidates(sim: Similarity, opt: MoveOptions, cells: int | None = None) -> tuple[np.ndarray, np.ndarray]:

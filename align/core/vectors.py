@@ -14,6 +14,11 @@
   ``sorted_unique`` — ``np.unique`` by sorting.
 * ``one_blas_thread`` / ``all_blas_threads`` — matrix products on one BLAS thread while
   aligning, on all cores for the few large ones.
+
+The passes over blocks of similarities (``block_top_k``, ``column_best``, and the move finder's
+smoothed candidates, ``similarity.Candidates``) and ``heaviest_chain`` run compiled (``KERNELS``: ``_kernels.c``, built
+at install) where the install could build it, else as the numpy code here, which computes the
+same (tests/test_kernels.py runs both).
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+try:
+    from . import _kernels as KERNELS  # compiled at install from _kernels.c (optional)
+except ImportError:  # pragma: no cover - installed without a C compiler: the numpy code
+    KERNELS = None
 
 BLOCK_CELLS = 1 << 16  # similarities computed at a time, at least (rows per block: cells // columns, at least 16)
 CELLS_PER_SENTENCE = 256  # ... and as many as this per sentence of the document: memory stays linear in its
@@ -110,9 +120,16 @@ def top_k_of(values: Callable[[int, int], np.ndarray], n: int, m: int, k: int, *
 TOP_K_SAMPLE = 16  # block_top_k reads every 16th column first: the sample's k-th best bounds the row's
 
 
-def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def compiled(*arrays: np.ndarray) -> bool:
+    """Whether the compiled passes (``KERNELS``) can read these blocks: C-contiguous float32."""
+    return KERNELS is not None and all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+
+
+def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0, use_kernel: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k largest values of a block (k <= its columns): (columns, values), best first
-    (equal values: the lower column first).
+    (equal values: the lower column first). Compiled (one pass a row) where it can be
+    (``compiled``; ``use_kernel`` False: the numpy code, as without it).
 
     The k-th best of a sample of the columns is a lower bound on the row's k-th best, so only the
     values at or above it (about k × ``TOP_K_SAMPLE`` of a row) are ranked, not the whole row.
@@ -123,6 +140,9 @@ def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0) -> tupl
     out_v = np.zeros((n, k), dtype=sim.dtype if exact is None else np.float64)
     if not n:
         return out_i, out_v
+    if exact is None and use_kernel and compiled(sim):
+        KERNELS.top_k(sim, n, m, k, out_i, out_v)
+        return out_i, out_v
     step = max(1, min(TOP_K_SAMPLE, m // (4 * k)))
     sample = sim[:, ::step]
     bound = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
@@ -132,8 +152,7 @@ def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0) -> tupl
     if whole.any():  # such rows are ranked whole, the others from their candidates
         rows = np.flatnonzero(whole)
         vals = sim[rows] if exact is None else exact(np.repeat(rows, m), np.tile(np.arange(m), len(rows))).reshape(-1, m)
-        part = np.argpartition(-vals, k - 1, axis=1)[:, :k]
-        out_i[rows], out_v[rows] = _ranked(part, np.take_along_axis(vals, part, axis=1))
+        out_i[rows], out_v[rows] = _best_k(np.broadcast_to(np.arange(m), vals.shape), vals, k)
         keep = ~whole[r]
         r, c = r[keep], c[keep]
         count[rows] = 0
@@ -144,28 +163,31 @@ def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0) -> tupl
         pad = np.full((n, int(count.max())), -np.inf, dtype=vals.dtype)
         cols = np.zeros(pad.shape, dtype=np.int64)
         pad[r, at], cols[r, at] = vals, c
-        part = np.argpartition(-pad, k - 1, axis=1)[:, :k]
         got = np.flatnonzero(~whole)
-        out_i[got], out_v[got] = _ranked(np.take_along_axis(cols, part, axis=1)[got],
-                                         np.take_along_axis(pad, part, axis=1)[got])
+        out_i[got], out_v[got] = _best_k(cols[got], pad[got], k)
     return out_i, out_v
 
 
-def first_row_of(sim: np.ndarray, best: np.ndarray) -> np.ndarray:
-    """For each column the first row holding its ``best`` value (``sim.argmax(axis=0)`` given the
-    column maxima, without numpy's slow strided arg-reduction)."""
-    r, c = np.divmod(np.flatnonzero(sim == best), sim.shape[1])
-    out = np.zeros(sim.shape[1], dtype=np.int64)
-    out[c[::-1]] = r[::-1]  # the last write wins: the first row
-    return out
+def column_best(sim: np.ndarray, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's largest value of a block (at least one row) and the first row holding it
+    (``sim.max(axis=0)``, ``sim.argmax(axis=0)``); compiled where it can be (``block_top_k``)."""
+    n, m = sim.shape
+    if use_kernel and compiled(sim):
+        best, row = np.empty(m, dtype=np.float32), np.empty(m, dtype=np.int64)
+        KERNELS.column_best(sim, n, m, best, row)
+        return best, row
+    best = sim.max(axis=0)
+    r, c = np.divmod(np.flatnonzero(sim == best), m)  # not numpy's slow strided arg-reduction
+    row = np.zeros(m, dtype=np.int64)
+    row[c[::-1]] = r[::-1]  # the last write wins: the first row
+    return best, row
 
 
-def _ranked(part: np.ndarray, val: np.ndarray):
-    """Each row's entries best first, ties by the lower column."""
-    by_col = np.argsort(part, axis=1)
-    part, val = np.take_along_axis(part, by_col, axis=1), np.take_along_axis(val, by_col, axis=1)
-    order = np.argsort(-val, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(val, order, axis=1)
+def _best_k(cols: np.ndarray, vals: np.ndarray, k: int):
+    """Each row's k best entries (columns ``cols``, values ``vals``; -inf: no entry), best first,
+    equal values by the lower column (also at the k-th place: as the compiled pass keeps them)."""
+    order = np.lexsort((cols, -vals), axis=1)[:, :k]
+    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
 @dataclass
@@ -240,8 +262,8 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
         idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
         if also:
             also(lo, hi, rows, first)
-        best = sim.max(axis=0)
-        return best, first_row_of(sim, best) + lo
+        best, row = column_best(sim)
+        return best, row + lo
 
     for best, arg in on_cores(block, list(row_blocks(n, m, cells))):  # in block order: ties go to the first row
         better = best > col_sims
@@ -251,14 +273,21 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
 
 
 
-def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[float], size: int) -> list[int]:
+def heaviest_chain(rows: Sequence[int], cols: Sequence[int], weights: Sequence[float], size: int,
+                   use_kernel: bool = True) -> list[int]:
     """Indices of the heaviest chain of points (rows[t], cols[t]) strictly increasing in both,
     in order; the points come sorted by row, columns are below ``size``. Empty when no point.
 
     One pass in row order; a Fenwick tree over columns keeps the best chain ending below each
-    column, and the points of one row are all queried before any of them is entered."""
+    column, and the points of one row are all queried before any of them is entered. Compiled
+    where it can be (``KERNELS``; ``use_kernel`` False: this Python code)."""
     if not len(rows):
         return []
+    if use_kernel and KERNELS is not None:
+        out = np.empty(len(rows), dtype=np.int64)
+        got = KERNELS.heaviest_chain(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(cols, dtype=np.int64),
+                                     np.ascontiguousarray(weights, dtype=np.float64), len(rows), int(size), out)
+        return out[:got].tolist()
     tree_val = [0.0] * (size + 1)
     tree_arg = [-1] * (size + 1)
     best: list[float] = []

@@ -1,0 +1,398 @@
+/* The compiled passes over a block of similarities (align.core.vectors, align.core.similarity).
+
+   Each reads a row-major float32 block once, row by row, and keeps each row's k best in a small
+   array (a candidate replaces the worst kept one only when strictly better, so among equal
+   values the lower column stays). They compute exactly what the numpy code beside them computes
+   (tests/test_kernels.py checks them against it); the package runs that numpy code where this
+   module was not built (no C compiler at install). Buffers come from numpy arrays (C-contiguous),
+   results go into arrays the caller made. No NumPy headers: the buffer protocol only. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+typedef struct {
+    double *val;
+    int64_t *col;
+    Py_ssize_t k, size, worst; /* worst: where the smallest kept value is (size == k) */
+} Best;
+
+static void best_offer(Best *b, double v, int64_t c) {
+    if (b->size < b->k) {
+        b->val[b->size] = v;
+        b->col[b->size] = c;
+        b->size++;
+        if (b->size == b->k) {
+            Py_ssize_t w = 0;
+            for (Py_ssize_t t = 1; t < b->k; t++)
+                if (b->val[t] < b->val[w] || (b->val[t] == b->val[w] && b->col[t] > b->col[w])) w = t;
+            b->worst = w;
+        }
+        return;
+    }
+    if (!(v > b->val[b->worst])) return; /* columns come in ascending order: an equal value stays out */
+    b->val[b->worst] = v;
+    b->col[b->worst] = c;
+    Py_ssize_t w = 0;
+    for (Py_ssize_t t = 1; t < b->k; t++)
+        if (b->val[t] < b->val[w] || (b->val[t] == b->val[w] && b->col[t] > b->col[w])) w = t;
+    b->worst = w;
+}
+
+static double best_floor(const Best *b) { return b->size < b->k ? -INFINITY : b->val[b->worst]; }
+
+/* The kept entries best first, equal values by the lower column (insertion sort: k is small). */
+static void best_sorted(Best *b) {
+    for (Py_ssize_t i = 1; i < b->size; i++) {
+        double v = b->val[i];
+        int64_t c = b->col[i];
+        Py_ssize_t j = i - 1;
+        while (j >= 0 && (b->val[j] < v || (b->val[j] == v && b->col[j] > c))) {
+            b->val[j + 1] = b->val[j];
+            b->col[j + 1] = b->col[j];
+            j--;
+        }
+        b->val[j + 1] = v;
+        b->col[j + 1] = c;
+    }
+}
+
+
+/* The first column from j on whose value is above thr (m if none): four at a time where SSE2 is. */
+static Py_ssize_t next_above(const float *x, Py_ssize_t j, Py_ssize_t m, float thr) {
+#if defined(__SSE2__)
+    __m128 t = _mm_set1_ps(thr);
+    while (j + 4 <= m) {
+        int mask = _mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(x + j), t));
+        if (mask) return j + __builtin_ctz(mask);
+        j += 4;
+    }
+#endif
+    while (j < m && !(x[j] > thr)) j++;
+    return j;
+}
+
+static int check(Py_buffer *buf, Py_ssize_t items, Py_ssize_t size, const char *what) {
+    if (buf->len < items * size) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer too small", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* top_k(sim, n, m, k, out_idx, out_val): each row's k largest values of the n x m float32 block
+   ``sim`` (k <= m), best first, equal values by the lower column: columns into out_idx (int64,
+   n x k), values into out_val (float32, n x k). */
+static PyObject *top_k(PyObject *self, PyObject *args) {
+    Py_buffer s, oi, ov;
+    Py_ssize_t n, m, k;
+    if (!PyArg_ParseTuple(args, "y*nnnw*w*", &s, &n, &m, &k, &oi, &ov)) return NULL;
+    PyObject *ret = NULL;
+    double *val = NULL;
+    int64_t *col = NULL;
+    if (k < 1 || k > m || check(&s, n * m, 4, "sim") || check(&oi, n * k, 8, "out_idx") ||
+        check(&ov, n * k, 4, "out_val")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "top_k: need 1 <= k <= m");
+        goto done;
+    }
+    val = malloc(sizeof(double) * k);
+    col = malloc(sizeof(int64_t) * k);
+    if (!val || !col) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *sim = s.buf;
+    int64_t *out_i = oi.buf;
+    float *out_v = ov.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const float *row = sim + i * m;
+        Best b = {val, col, k, 0, 0};
+        for (Py_ssize_t j = 0; j < k; j++) best_offer(&b, row[j], j);
+        float floor = (float)best_floor(&b);
+        for (Py_ssize_t j = next_above(row, k, m, floor); j < m; j = next_above(row, j + 1, m, floor)) {
+            best_offer(&b, row[j], j);
+            floor = (float)best_floor(&b);
+        }
+        best_sorted(&b);
+        for (Py_ssize_t t = 0; t < k; t++) {
+            out_i[i * k + t] = b.col[t];
+            out_v[i * k + t] = (float)b.val[t];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    free(val);
+    free(col);
+    PyBuffer_Release(&s);
+    PyBuffer_Release(&oi);
+    PyBuffer_Release(&ov);
+    return ret;
+}
+
+/* column_best(sim, n, m, out_best, out_row): each column's largest value of the n x m float32
+   block (n >= 1) and the first row holding it. */
+static PyObject *column_best(PyObject *self, PyObject *args) {
+    Py_buffer s, ob, orow;
+    Py_ssize_t n, m;
+    if (!PyArg_ParseTuple(args, "y*nnw*w*", &s, &n, &m, &ob, &orow)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 1 || check(&s, n * m, 4, "sim") || check(&ob, m, 4, "out_best") || check(&orow, m, 8, "out_row")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column_best: no rows");
+        goto done;
+    }
+    const float *sim = s.buf;
+    float *best = ob.buf;
+    int64_t *arg = orow.buf;
+    int32_t *at = malloc(sizeof(int32_t) * (m ? m : 1));
+    if (!at) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t j = 0; j < m; j++) {
+        best[j] = sim[j];
+        at[j] = 0;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) { /* a later row only where it is above */
+        const float *row = sim + i * m;
+        const int32_t r = (int32_t)i;
+        Py_ssize_t j = 0;
+#if defined(__SSE2__)
+        const __m128i rv = _mm_set1_epi32(r);
+        for (; j + 4 <= m; j += 4) {
+            __m128 v = _mm_loadu_ps(row + j), b = _mm_loadu_ps(best + j);
+            __m128 gt = _mm_cmpgt_ps(v, b);
+            __m128i g = _mm_castps_si128(gt), a = _mm_loadu_si128((const __m128i *)(at + j));
+            _mm_storeu_ps(best + j, _mm_or_ps(_mm_and_ps(gt, v), _mm_andnot_ps(gt, b)));
+            _mm_storeu_si128((__m128i *)(at + j), _mm_or_si128(_mm_and_si128(g, rv), _mm_andnot_si128(g, a)));
+        }
+#endif
+        for (; j < m; j++) {
+            if (row[j] > best[j]) {
+                best[j] = row[j];
+                at[j] = r;
+            }
+        }
+    }
+    for (Py_ssize_t j = 0; j < m; j++) arg[j] = at[j];
+    Py_END_ALLOW_THREADS
+    free(at);
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    PyBuffer_Release(&s);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&orow);
+    return ret;
+}
+
+/* The best of max(x, 0) over columns j - reach .. j (before > 0: those there are) or j .. j + reach
+   (before == 0), into out, by doubling spans (one branch-free pass each; tmp: m floats). */
+static void window_best(const float *x, Py_ssize_t m, Py_ssize_t reach, int before, float *out, float *tmp) {
+    for (Py_ssize_t j = 0; j < m; j++) out[j] = x[j] > 0.0f ? x[j] : 0.0f;
+    Py_ssize_t span = 1;
+    while (span < reach + 1) {
+        Py_ssize_t step = span < reach + 1 - span ? span : reach + 1 - span;
+        if (step > m) step = m;
+        for (Py_ssize_t j = 0; j < m; j++) tmp[j] = out[j];
+        if (before) {
+            for (Py_ssize_t j = step; j < m; j++) out[j] = tmp[j - step] > tmp[j] ? tmp[j - step] : tmp[j];
+        } else {
+            for (Py_ssize_t j = 0; j + step < m; j++) out[j] = tmp[j + step] > tmp[j] ? tmp[j + step] : tmp[j];
+        }
+        span += step;
+    }
+}
+
+/* smoothed_top_k(raw, rows, m, t0, t1, k, smooth, reach, slack, out_idx, out_val): for the rows
+   t0 .. t1-1 of the rows x m float32 block ``raw``, the k best columns of the smoothed
+   similarity raw[t, j] + smooth * (best of row t-1 at j-reach .. j + best of row t+1 at
+   j .. j+reach), each best at least 0 and a term only where that row is in ``raw``; the sums in
+   float64, added as align.core.similarity._smoothed's ``exact`` adds them (a float32 copy of
+   the sum, within ``slack`` of it, decides which cells are summed in float64). Columns into
+   out_idx (int64, (t1-t0) x k), sums into out_val (float64). */
+static PyObject *smoothed_top_k(PyObject *self, PyObject *args) {
+    Py_buffer s, oi, ov;
+    Py_ssize_t rows, m, t0, t1, k, reach;
+    double smooth, slack;
+    if (!PyArg_ParseTuple(args, "y*nnnnndndw*w*", &s, &rows, &m, &t0, &t1, &k, &smooth, &reach, &slack, &oi, &ov))
+        return NULL;
+    PyObject *ret = NULL;
+    double *val = NULL;
+    int64_t *col = NULL;
+    float *up = NULL, *down = NULL, *approx = NULL, *tmp = NULL;
+    if (k < 1 || k > m || t0 < 0 || t1 > rows || t1 < t0 || reach < 0 || check(&s, rows * m, 4, "raw") ||
+        check(&oi, (t1 - t0) * k, 8, "out_idx") || check(&ov, (t1 - t0) * k, 8, "out_val")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "smoothed_top_k: bad sizes");
+        goto done;
+    }
+    val = malloc(sizeof(double) * k);
+    col = malloc(sizeof(int64_t) * k);
+    up = malloc(sizeof(float) * m);
+    down = malloc(sizeof(float) * m);
+    approx = malloc(sizeof(float) * m);
+    tmp = malloc(sizeof(float) * m);
+    if (!val || !col || !up || !down || !approx || !tmp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *raw = s.buf;
+    int64_t *out_i = oi.buf;
+    double *out_v = ov.buf;
+    const float sm = (float)smooth;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = t0; t < t1; t++) {
+        const float *own = raw + t * m;
+        int has_up = t >= 1, has_down = t + 1 < rows;
+        if (has_up) window_best(raw + (t - 1) * m, m, reach, 1, up, tmp);
+        if (has_down) window_best(raw + (t + 1) * m, m, reach, 0, down, tmp);
+        if (has_up && has_down) {
+            for (Py_ssize_t j = 0; j < m; j++) approx[j] = own[j] + sm * (up[j] + down[j]);
+        } else if (has_up || has_down) {
+            const float *one = has_up ? up : down;
+            for (Py_ssize_t j = 0; j < m; j++) approx[j] = own[j] + sm * one[j];
+        } else {
+            for (Py_ssize_t j = 0; j < m; j++) approx[j] = own[j];
+        }
+        Best b = {val, col, k, 0, 0};
+        double floor = -INFINITY;
+        float skip = -INFINITY; /* below it the float32 copy is too low by more than slack */
+        for (Py_ssize_t j = next_above(approx, 0, m, skip); j < m; j = next_above(approx, j + 1, m, skip)) {
+            if ((double)approx[j] < floor - slack) continue;
+            double acc = 0.0;
+            if (has_up) acc += (double)up[j];
+            if (has_down) acc += (double)down[j];
+            acc *= smooth;
+            acc = acc + (double)own[j];
+            if (acc > floor || b.size < b.k) {
+                best_offer(&b, acc, j);
+                floor = best_floor(&b);
+                if (b.size == b.k) skip = nextafterf((float)(floor - slack), -INFINITY);
+            }
+        }
+        best_sorted(&b);
+        Py_ssize_t r = t - t0;
+        for (Py_ssize_t q = 0; q < k; q++) {
+            out_i[r * k + q] = b.col[q];
+            out_v[r * k + q] = b.val[q];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    free(val);
+    free(col);
+    free(up);
+    free(down);
+    free(approx);
+    free(tmp);
+    PyBuffer_Release(&s);
+    PyBuffer_Release(&oi);
+    PyBuffer_Release(&ov);
+    return ret;
+}
+
+/* heaviest_chain(rows, cols, weights, count, size, out) -> length: align.core.vectors.heaviest_chain
+   over ``count`` points (rows and cols int64, sorted by row; cols below ``size``; weights float64):
+   the indices of the heaviest chain strictly increasing in both, in order, into out (int64, count). */
+static PyObject *heaviest_chain(PyObject *self, PyObject *args) {
+    Py_buffer br, bc, bw, bo;
+    Py_ssize_t count, size;
+    if (!PyArg_ParseTuple(args, "y*y*y*nnw*", &br, &bc, &bw, &count, &size, &bo)) return NULL;
+    PyObject *ret = NULL;
+    double *tree_val = NULL, *best = NULL;
+    Py_ssize_t *tree_arg = NULL, *back = NULL;
+    Py_ssize_t length = 0;
+    if (count < 1 || size < 0 || check(&br, count, 8, "rows") || check(&bc, count, 8, "cols") ||
+        check(&bw, count, 8, "weights") || check(&bo, count, 8, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "heaviest_chain: no points");
+        goto done;
+    }
+    const int64_t *rows = br.buf, *cols = bc.buf;
+    const double *w = bw.buf;
+    int64_t *out = bo.buf;
+    for (Py_ssize_t u = 0; u < count; u++) {
+        if (cols[u] < 0 || cols[u] >= size) {
+            PyErr_SetString(PyExc_ValueError, "heaviest_chain: a column out of range");
+            goto done;
+        }
+    }
+    tree_val = calloc(size + 1, sizeof(double));
+    tree_arg = malloc(sizeof(Py_ssize_t) * (size + 1));
+    best = malloc(sizeof(double) * count);
+    back = malloc(sizeof(Py_ssize_t) * count);
+    if (!tree_val || !tree_arg || !best || !back) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t x = 0; x <= size; x++) tree_arg[x] = -1;
+    Py_ssize_t start = 0;
+    while (start < count) {
+        Py_ssize_t end = start;
+        while (end < count && rows[end] == rows[start]) end++;
+        for (Py_ssize_t u = start; u < end; u++) { /* the points of one row: query first */
+            double q = 0.0;
+            Py_ssize_t arg = -1;
+            for (Py_ssize_t x = (Py_ssize_t)cols[u]; x > 0; x -= x & -x) {
+                if (tree_val[x] > q) {
+                    q = tree_val[x];
+                    arg = tree_arg[x];
+                }
+            }
+            best[u] = q + w[u];
+            back[u] = arg;
+        }
+        for (Py_ssize_t u = start; u < end; u++) { /* then enter them */
+            for (Py_ssize_t x = (Py_ssize_t)cols[u] + 1; x <= size; x += x & -x) {
+                if (best[u] > tree_val[x]) {
+                    tree_val[x] = best[u];
+                    tree_arg[x] = u;
+                }
+            }
+        }
+        start = end;
+    }
+    Py_ssize_t cur = 0;
+    for (Py_ssize_t u = 1; u < count; u++)
+        if (best[u] > best[cur]) cur = u;
+    for (; cur >= 0; cur = back[cur]) out[length++] = cur;
+    for (Py_ssize_t a = 0, b = length - 1; a < b; a++, b--) {
+        int64_t t = out[a];
+        out[a] = out[b];
+        out[b] = t;
+    }
+    Py_END_ALLOW_THREADS
+    ret = PyLong_FromSsize_t(length);
+done:
+    free(tree_val);
+    free(tree_arg);
+    free(best);
+    free(back);
+    PyBuffer_Release(&br);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bw);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
+static PyMethodDef methods[] = {
+    {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
+    {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
+    {"smoothed_top_k", smoothed_top_k, METH_VARARGS, "Each row's k best smoothed similarities (columns, float64 sums)."},
+    {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

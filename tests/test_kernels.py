@@ -1,0 +1,71 @@
+"""The compiled passes over similarity blocks (align/core/_kernels.c) against the numpy code that
+the package runs without them: the same columns and the same values, bit for bit, ties included."""
+
+import numpy as np
+import pytest
+
+from align.core import similarity, vectors
+from align.core.options import MoveOptions
+
+pytestmark = pytest.mark.skipif(vectors.KERNELS is None, reason="installed without a C compiler: numpy only")
+
+
+def _blocks(seed: int):
+    """Similarity blocks of unit rows, some with repeated English sentences (equal values: ties)."""
+    rng = np.random.default_rng(seed)
+    for trial in range(24):
+        n, m = int(rng.integers(1, 50)), int(rng.integers(2, 2500))
+        z = rng.standard_normal((n, 32)).astype(np.float32)
+        e = rng.standard_normal((m, 32)).astype(np.float32)
+        if trial % 2 and m > 12:
+            e[m // 2:m // 2 + 6] = e[1]  # the same sentence seven times
+        yield vectors.unit_rows(z) @ vectors.unit_rows(e).T, int(rng.integers(1, 17))
+
+
+def test_compiled_top_k_is_the_numpy_top_k_ties_going_to_the_lower_column():
+    for sim, k in _blocks(1):
+        k = min(k, sim.shape[1])
+        got, ref = vectors.block_top_k(sim, k), vectors.block_top_k(sim, k, use_kernel=False)
+        assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    sim = np.array([[0.5, 0.9, 0.5, 0.9, 0.5, 0.1]], dtype=np.float32)
+    assert vectors.block_top_k(sim, 3)[0].tolist() == [[1, 3, 0]]
+    assert vectors.block_top_k(sim, 3, use_kernel=False)[0].tolist() == [[1, 3, 0]]
+
+
+def test_compiled_column_best_is_numpys_max_and_first_row():
+    for sim, _ in _blocks(2):
+        best, row = vectors.column_best(sim)
+        assert np.array_equal(best, sim.max(axis=0)) and np.array_equal(row, sim.argmax(axis=0))
+        ref = vectors.column_best(sim, use_kernel=False)
+        assert np.array_equal(best, ref[0]) and np.array_equal(row, ref[1])
+
+
+def test_compiled_smoothed_candidates_are_the_numpy_ones_and_the_reference_smoothing():
+    opt = MoveOptions()
+    for sim, _ in _blocks(3):
+        n, m = sim.shape
+        whole = similarity.smoothed(sim.astype(np.float64), opt)  # the whole-matrix reference
+        for lo, hi in {(0, n), (0, max(1, n // 2)), (n // 3, n)}:
+            if hi <= lo:
+                continue
+            first = max(0, lo - 1)
+            raw = np.ascontiguousarray(sim[first:min(n, hi + 1)])
+            got, ref = similarity.Candidates(n, m, opt), similarity.Candidates(n, m, opt)
+            got.add(lo, hi, raw, first)
+            ref.add(lo, hi, raw, first, use_kernel=False)
+            assert np.array_equal(got.idx[lo:hi], ref.idx[lo:hi]) and np.array_equal(got.sims[lo:hi], ref.sims[lo:hi])
+            k = got.idx.shape[1]
+            expect = -np.sort(-whole[lo:hi], axis=1)[:, :k]  # the values of the k best, best first
+            assert np.allclose(got.sims[lo:hi], expect, atol=1e-6)
+
+
+def test_compiled_heaviest_chain_is_the_python_one():
+    rng = np.random.default_rng(4)
+    for trial in range(40):
+        count, size = int(rng.integers(1, 400)), int(rng.integers(1, 60))
+        rows = np.sort(rng.integers(0, max(1, count // 3), count))
+        cols = rng.integers(0, size, count)
+        weights = rng.choice([0.25, 0.5, 1.0], count) if trial % 2 else rng.random(count)  # ties, or none
+        got = vectors.heaviest_chain(rows.tolist(), cols.tolist(), weights.tolist(), size)
+        assert got == vectors.heaviest_chain(rows.tolist(), cols.tolist(), weights.tolist(), size, use_kernel=False)
+        assert all(rows[a] < rows[b] and cols[a] < cols[b] for a, b in zip(got, got[1:]))
