@@ -22,10 +22,12 @@ calibrated value.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from ..model import Bead
-from .vectors import all_blas_threads, centred, top_k, unit
+from .vectors import all_blas_threads, centred, cumsum0, top_k, unit_rows
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
@@ -69,6 +71,16 @@ def near_top(queries: np.ndarray, keys: np.ndarray, k: int, lo: np.ndarray, hi: 
     return idx, sims
 
 
+def _sides(vecs: np.ndarray, groups: list[list[int]]) -> np.ndarray:
+    """Each group's rows of ``vecs`` summed, at unit length (one gather and one sum for all)."""
+    dim = vecs.shape[1] if vecs.ndim == 2 else 0
+    if not groups:
+        return np.zeros((0, dim), dtype=vecs.dtype)
+    sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
+    flat = np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=int(sizes.sum()))
+    return unit_rows(np.add.reduceat(vecs[flat], cumsum0(sizes)[:-1].astype(np.int64), axis=0))
+
+
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
     """One feature row per bead: two-sided [raw, margin, size, moved, log(1 + jump)], one-sided [best cos].
 
@@ -78,8 +90,7 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
     """
     z, e = centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs))
     two = [b for b in beads if b.two_sided]
-    zv = np.array([unit(z[b.zh_ids].sum(axis=0)) for b in two]).reshape(len(two), z.shape[1] if z.ndim == 2 else 0)
-    ev = np.array([unit(e[b.en_ids].sum(axis=0)) for b in two]).reshape(len(two), e.shape[1] if e.ndim == 2 else 0)
+    zv, ev = _sides(z, [b.zh_ids for b in two]), _sides(e, [b.en_ids for b in two])
     k_e = max((len(b.en_ids) for b in two), default=0) + 1
     k_z = max((len(b.zh_ids) for b in two), default=0) + 1
     en_lo = np.array([min(b.en_ids) for b in two], dtype=np.int64)
