@@ -69,3 +69,17 @@ def test_compiled_heaviest_chain_is_the_python_one():
         got = vectors.heaviest_chain(rows.tolist(), cols.tolist(), weights.tolist(), size)
         assert got == vectors.heaviest_chain(rows.tolist(), cols.tolist(), weights.tolist(), size, use_kernel=False)
         assert all(rows[a] < rows[b] and cols[a] < cols[b] for a, b in zip(got, got[1:]))
+
+
+def test_compiled_row_sums_are_numpys_reduceat_bit_for_bit():
+    rng = np.random.default_rng(4)
+    for trial in range(60):  # runs shorter than numpy's 8-way unrolling, up to past its 128-row blocks
+        sizes = rng.choice([1, 2, 3, 7, 8, 9, 16, 17, 127, 128, 129, 137, 300, 1100], size=int(rng.integers(1, 8)))
+        x = (rng.standard_normal((int(sizes.sum()), int(rng.choice([1, 5, 64, 1280])))) * 100).astype(np.float32)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        want = np.add.reduceat(x, starts, axis=0)
+        assert vectors.row_sums(x, starts).tobytes() == want.tobytes()
+        assert vectors.row_sums(x, starts, use_kernel=False).tobytes() == want.tobytes()
+    with pytest.raises(ValueError):
+        vectors.KERNELS.row_sums(x, len(x), x.shape[1], np.array([0, 0], dtype=np.int64), 2,
+                                 np.empty((2, x.shape[1]), dtype=np.float32))

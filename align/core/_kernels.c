@@ -1,6 +1,7 @@
-/* The compiled passes over a block of similarities (align.core.vectors, align.core.similarity).
+/* The compiled passes over a block of similarities (align.core.vectors, align.core.similarity),
+   and numpy's sums of runs of rows (np.add.reduceat, bit for bit: vectors.row_sums).
 
-   Each reads a row-major float32 block once, row by row, and keeps each row's k best in a small
+   Each pass reads a row-major float32 block once, row by row, and keeps each row's k best in a small
    array (a candidate replaces the worst kept one only when strictly better, so among equal
    values the lower column stays). They compute exactly what the numpy code beside them computes
    (tests/test_kernels.py checks them against it); the package runs that numpy code where this
@@ -385,11 +386,106 @@ done:
     return ret;
 }
 
+/* numpy's pairwise sum (numpy/_core/src/umath/loops_utils.h.src, PW_BLOCKSIZE 128) of n rows of
+   d floats (row-major), column by column, into res: the same additions in the same order, each
+   column's eight partial sums kept side by side (scratch: 8 x d floats). */
+static int pairwise_rows(const float *x, Py_ssize_t n, Py_ssize_t d, float *res, float *scratch) {
+    if (n < 8) {
+        for (Py_ssize_t c = 0; c < d; c++) res[c] = 0.0f;
+        for (Py_ssize_t i = 0; i < n; i++)
+            for (Py_ssize_t c = 0; c < d; c++) res[c] += x[i * d + c];
+        return 0;
+    }
+    if (n <= 128) {
+        float *r = scratch;
+        for (Py_ssize_t j = 0; j < 8; j++)
+            for (Py_ssize_t c = 0; c < d; c++) r[j * d + c] = x[j * d + c];
+        Py_ssize_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (Py_ssize_t j = 0; j < 8; j++)
+                for (Py_ssize_t c = 0; c < d; c++) r[j * d + c] += x[(i + j) * d + c];
+        for (Py_ssize_t c = 0; c < d; c++)
+            res[c] = ((r[c] + r[d + c]) + (r[2 * d + c] + r[3 * d + c])) +
+                     ((r[4 * d + c] + r[5 * d + c]) + (r[6 * d + c] + r[7 * d + c]));
+        for (; i < n; i++)
+            for (Py_ssize_t c = 0; c < d; c++) res[c] += x[i * d + c];
+        return 0;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    float *rest = malloc(sizeof(float) * d);
+    if (!rest) return -1;
+    int bad = pairwise_rows(x, n2, d, res, scratch) || pairwise_rows(x + n2 * d, n - n2, d, rest, scratch);
+    for (Py_ssize_t c = 0; c < d && !bad; c++) res[c] = res[c] + rest[c];
+    free(rest);
+    return bad;
+}
+
+/* row_sums(x, n, d, starts, count, out): np.add.reduceat(x, starts, axis=0) of the n x d float32
+   rows x for ``count`` strictly increasing starts (int64, the first 0 or more, all below n), bit
+   for bit: each segment's first row plus the pairwise sum of its other rows, as numpy's reduction
+   adds them; into out (float32, count x d). */
+static PyObject *row_sums(PyObject *self, PyObject *args) {
+    Py_buffer bx, bs, bo;
+    Py_ssize_t n, d, count;
+    if (!PyArg_ParseTuple(args, "y*nny*nw*", &bx, &n, &d, &bs, &count, &bo)) return NULL;
+    PyObject *ret = NULL;
+    float *scratch = NULL, *acc = NULL;
+    if (n < 0 || d < 1 || count < 0 || check(&bx, n * d, 4, "x") || check(&bs, count, 8, "starts") ||
+        check(&bo, count * d, 4, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "row_sums: bad sizes");
+        goto done;
+    }
+    const float *x = bx.buf;
+    const int64_t *starts = bs.buf;
+    float *out = bo.buf;
+    for (Py_ssize_t g = 0; g < count; g++) {
+        if (starts[g] < 0 || starts[g] >= n || (g && starts[g] <= starts[g - 1])) {
+            PyErr_SetString(PyExc_ValueError, "row_sums: starts must increase strictly, below n");
+            goto done;
+        }
+    }
+    scratch = malloc(sizeof(float) * 8 * d);
+    acc = malloc(sizeof(float) * d);
+    if (!scratch || !acc) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t g = 0; g < count && !bad; g++) {
+        Py_ssize_t a = (Py_ssize_t)starts[g], b = g + 1 < count ? (Py_ssize_t)starts[g + 1] : n;
+        const float *first = x + a * d;
+        float *o = out + g * d;
+        if (b - a == 1) {
+            for (Py_ssize_t c = 0; c < d; c++) o[c] = first[c];
+            continue;
+        }
+        bad = pairwise_rows(first + d, b - a - 1, d, acc, scratch);
+        for (Py_ssize_t c = 0; c < d; c++) o[c] = first[c] + acc[c];
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    free(scratch);
+    free(acc);
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
     {"smoothed_top_k", smoothed_top_k, METH_VARARGS, "Each row's k best smoothed similarities (columns, float64 sums)."},
     {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
+    {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,7 +27,7 @@ from itertools import chain
 import numpy as np
 
 from ..model import Bead
-from .vectors import all_blas_threads, centred, cumsum0, top_k, unit_rows
+from .vectors import all_blas_threads, centred, cumsum0, row_sums, top_k, unit_rows
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
@@ -78,14 +78,7 @@ def _sides(vecs: np.ndarray, groups: list[list[int]]) -> np.ndarray:
         return np.zeros((0, dim), dtype=vecs.dtype)
     sizes = np.fromiter(map(len, groups), dtype=np.int64, count=len(groups))
     flat = np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=int(sizes.sum()))
-    starts = cumsum0(sizes)[:-1].astype(np.int64)
-    one = sizes == 1  # most groups: the row itself (numpy's reduceat over rows is slow: 1 s for 50,000 x 512)
-    out = np.empty((len(groups), dim), dtype=vecs.dtype)
-    out[one] = vecs[flat[starts[one]]]
-    if not one.all():
-        many = ~one
-        out[many] = np.add.reduceat(vecs[flat[np.repeat(many, sizes)]], cumsum0(sizes[many])[:-1].astype(np.int64), axis=0)
-    return unit_rows(out)
+    return unit_rows(row_sums(vecs[flat], cumsum0(sizes)[:-1]))
 
 
 def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:

@@ -16,7 +16,8 @@
   aligning, on all cores for the few large ones.
 
 The passes over blocks of similarities (``block_top_k``, ``column_best``, and the move finder's
-smoothed candidates, ``similarity.Candidates``) and ``heaviest_chain`` run compiled (``KERNELS``: ``_kernels.c``, built
+smoothed candidates, ``similarity.Candidates``), ``heaviest_chain`` and ``row_sums`` (numpy's
+``reduceat`` over rows: the encoder's token pooling, calibration's bead sides) run compiled (``KERNELS``: ``_kernels.c``, built
 at install) where the install could build it, else as the numpy code here, which computes the
 same (tests/test_kernels.py runs both).
 """
@@ -166,6 +167,18 @@ def block_top_k(sim: np.ndarray, k: int, exact=None, slack: float = 0.0, use_ker
         got = np.flatnonzero(~whole)
         out_i[got], out_v[got] = _best_k(cols[got], pad[got], k)
     return out_i, out_v
+
+
+def row_sums(x: np.ndarray, starts: np.ndarray, use_kernel: bool = True) -> np.ndarray:
+    """``np.add.reduceat(x, starts, axis=0)`` for strictly increasing ``starts`` (the first 0): the
+    sums of consecutive runs of rows, bit for bit numpy's. Compiled where it can be (numpy's
+    reduceat over rows runs at about 1 ns an element: 1 s for 50,000 x 512)."""
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    if use_kernel and compiled(x) and x.ndim == 2 and len(x):
+        out = np.empty((len(starts), x.shape[1]), dtype=np.float32)
+        KERNELS.row_sums(x, x.shape[0], x.shape[1], starts, len(starts), out)
+        return out
+    return np.add.reduceat(x, starts, axis=0)
 
 
 def column_best(sim: np.ndarray, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray]:
