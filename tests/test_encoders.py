@@ -93,6 +93,17 @@ def test_composed_sentence_embeddings_are_the_encoders_own():
     assert len(parts.tokens) == 8
 
 
+def test_a_sentences_parts_do_not_depend_on_the_sentences_encoded_with_it():
+    enc = USEEncoder()
+    long = " ".join(RUN_EN * 12)  # over the encoder's token budget: a micro-batch of its own
+    alone = enc.encode_parts([RUN_EN[1]])[1]  # one sentence in its micro-batch
+    mixed = enc.encode_parts([long] + RUN_EN)[1]  # the same among others
+    for field in ("full", "bos", "eos"):
+        a, b = getattr(alone, field)[0].astype(np.float32), getattr(mixed, field)[2].astype(np.float32)
+        assert np.abs(a - b).max() <= 1e-3 * np.abs(a).max()
+    assert not np.allclose(mixed.bos[2], mixed.eos[2])  # the start and end tokens are different parts
+
+
 def test_a_composed_run_is_close_to_the_embedding_of_its_joined_text():
     enc = USEEncoder()
     for texts, joiner in ((RUN_ZH, "".join), (RUN_EN, " ".join)):

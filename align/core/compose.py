@@ -121,12 +121,17 @@ class Composer:
         del x, buf
         self._layernorm(feats, be.ln_g, be.ln_b, be.eps)
         k = slice(first, first + len(group))
-        pooled = row_sums(feats, starts) @ be.cnn_W  # the package's np.add.reduceat, compiled
+        sums, edges = row_sums(feats, starts), feats[np.concatenate([starts, starts + lens - 1])]
+        if len(group) > 1:  # one product for the three (a row's result does not depend on the other rows
+            # of a matrix product of two or more rows; one row goes to a vector product, as the package's does)
+            pooled, bos, eos = np.split(np.concatenate([sums, edges]) @ be.cnn_W, 3)
+        else:
+            pooled, bos, eos = sums @ be.cnn_W, edges[:1] @ be.cnn_W, edges[1:] @ be.cnn_W
         flens = lens.astype(np.float32)
         pooled += flens[:, None] * be.cnn_b
         parts.full[k] = pooled
-        parts.bos[k] = feats[starts] @ be.cnn_W + be.cnn_b
-        parts.eos[k] = feats[starts + lens - 1] @ be.cnn_W + be.cnn_b
+        parts.bos[k] = bos + be.cnn_b
+        parts.eos[k] = eos + be.cnn_b
         parts.tokens[k] = flens
         out[k] = self.head(pooled, flens)
 
