@@ -123,7 +123,8 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> lis
 
 
 def _logistic(coef, x: np.ndarray) -> np.ndarray:
-    """The model's probability for each row of features ``x``."""
+    """The model's probability for each row of features ``x``. The terms are added one column at a
+    time, in order, as a Python sum adds them (a matrix product would round differently)."""
     t = np.zeros(len(x))
     for k, c in enumerate(coef[1:]):
         t = t + c * x[:, k]

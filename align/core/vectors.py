@@ -17,9 +17,9 @@
 
 The passes over blocks of similarities (``block_top_k``, ``column_best``, and the move finder's
 smoothed candidates, ``similarity.Candidates``), ``heaviest_chain`` and ``row_sums`` (numpy's
-``reduceat`` over rows: the encoder's token pooling, calibration's bead sides) run compiled (``KERNELS``: ``_kernels.c``, built
-at install) where the install could build it, else as the numpy code here, which computes the
-same (tests/test_kernels.py runs both).
+``reduceat`` over rows: the encoder's token pooling, calibration's bead sides) run compiled
+(``KERNELS``: ``_kernels.c``, built at install) where the install could build it, else as the
+numpy code here, which computes the same (tests/test_kernels.py runs both).
 """
 
 from __future__ import annotations
