@@ -83,3 +83,52 @@ def test_compiled_row_sums_are_numpys_reduceat_bit_for_bit():
     with pytest.raises(ValueError):
         vectors.KERNELS.row_sums(x, len(x), x.shape[1], np.array([0, 0], dtype=np.int64), 2,
                                  np.empty((2, x.shape[1]), dtype=np.float32))
+
+
+def _random_table(rng, n: int, m: int, types):
+    """A band around a random monotone path and bead scores laid out as ``dp.bead_table`` lays them
+    out, some of them equal (ties between types) and some impossible (``NEG``)."""
+    from align.core.dp import Table
+    from align.core.features import NEG
+
+    width = int(rng.integers(1, 9))
+    diag = np.round(np.linspace(0, m, n + 1)).astype(np.int64)
+    lo = np.maximum(np.minimum.accumulate((diag - width)[::-1])[::-1], 0)
+    hi = np.minimum(np.maximum.accumulate(diag + width), m)
+    lo[0], hi[-1] = 0, m
+    rows = np.arange(n + 1)
+    ok_l, c0_l, c1_l, start_l, flat_l = [], [], [], [], []
+    for a, b in types:
+        prc = np.maximum(rows - a, 0)
+        ok = (rows - a >= 0) & (a > 0)
+        c0, c1 = np.maximum(lo, lo[prc] + b), np.minimum(hi, hi[prc] + b)
+        ok &= c0 <= c1
+        count = n + 1 if b == 0 else int(np.where(ok, c1 - c0 + 1, 0).sum())
+        start = rows.copy() if b == 0 else np.concatenate([[0], np.cumsum(np.where(ok, c1 - c0 + 1, 0))[:-1]])
+        flat = rng.choice([-0.5, 0.25, 1.0], count) if rng.random() < 0.5 else rng.standard_normal(count)
+        flat[rng.random(count) < 0.05] = NEG
+        ok_l.append(ok), c0_l.append(c0), c1_l.append(c1), start_l.append(start.astype(np.int64)), flat_l.append(flat)
+    return Table(list(types), ok_l, c0_l, c1_l, start_l, flat_l), lo, hi
+
+
+def test_compiled_forward_pass_is_the_numpy_one_bit_for_bit():
+    """The DP's forward pass (best scores and back pointers of every band cell) compiled and in
+    numpy, on random bands and scores with ties between bead types, impossible beads, English
+    sentences known to have no counterpart and bands that start off the corner."""
+    from align.core import dp
+    from align.core.aligner import bead_types
+
+    rng = np.random.default_rng(7)
+    types = bead_types(4)
+    for trial in range(40):
+        n, m = int(rng.integers(1, 60)), int(rng.integers(1, 70))
+        table, lo, hi = _random_table(rng, n, m, types)
+        off = dp._cumsum_start(hi - lo + 1)
+        lone = rng.random(m) < 0.1 if trial % 2 else None
+        ins = float(rng.choice([-0.3, -1.0, 0.0]))
+        start = bool(trial % 5)
+        args = (table, lo, hi, off, start, lone, ins, types.index((0, 1)))
+        best, back = dp._forward(*args)
+        want_best, want_back = dp._forward(*args, use_kernel=False)
+        assert best.tobytes() == want_best.tobytes() and back.tobytes() == want_back.tobytes()
+        assert not start or (back >= 0).any()  # (without the start cell nothing is reachable)

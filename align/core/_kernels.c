@@ -480,12 +480,205 @@ done:
     return ret;
 }
 
+/* The buffers of a sequence of ``count`` arrays (``what``: for errors); released by release_all. */
+static int buffers(PyObject *seq, Py_ssize_t count, Py_buffer *out, int writable, const char *what) {
+    PyObject *fast = PySequence_Fast(seq, what);
+    if (!fast) return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != count) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd arrays expected", what, count);
+        Py_DECREF(fast);
+        return -1;
+    }
+    for (Py_ssize_t t = 0; t < count; t++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, t), &out[t],
+                               writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0) {
+            for (Py_ssize_t u = 0; u < t; u++) PyBuffer_Release(&out[u]);
+            Py_DECREF(fast);
+            return -1;
+        }
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+static void release_all(Py_buffer *b, Py_ssize_t count) {
+    if (!b) return;
+    for (Py_ssize_t t = 0; t < count; t++) PyBuffer_Release(&b[t]);
+}
+
+/* forward(a, b, ok, c0, c1, start, flat, code, lo, hi, off, start_cell, lone, ins_w, ins_code, best, back):
+   the DP's forward pass over the band's rows (align.core.dp._forward, bit for bit). The T bead types
+   come in the order their ties go (a, b: int64 T; code: int16 T, the type's index in the table); per
+   type, sequences of T arrays of R rows: ok (bool), c0, c1 (the row's first and last column), start
+   (int64: where the row's scores begin in flat) and flat (float64 scores; a deletion's: one a row).
+   lo, hi, off: int64 R, the band's columns and where each row's cells begin in best (float64, NEG
+   already) and back (int16, -1 already). A cell takes the best of its beads, best cell before plus
+   score, strictly above NEG (ties: the first type); then the row's insertions: a running maximum of
+   best[k] - c[k], c the summed insertion weights (``ins_w`` each; 0 for a lone English sentence:
+   ``lone``, uint8 m, or empty), where it beats best[k] + 1e-12. */
+static PyObject *forward(PyObject *self, PyObject *args) {
+    Py_buffer ba, bb, bcode, blo, bhi, boff, blone, bbest, bback;
+    PyObject *sok, *sc0, *sc1, *sstart, *sflat;
+    int start_cell, ins_code;
+    double ins_w;
+    if (!PyArg_ParseTuple(args, "y*y*OOOOOy*y*y*y*iy*diw*w*", &ba, &bb, &sok, &sc0, &sc1, &sstart, &sflat, &bcode,
+                          &blo, &bhi, &boff, &start_cell, &blone, &ins_w, &ins_code, &bbest, &bback))
+        return NULL;
+    PyObject *ret = NULL;
+    Py_ssize_t T = ba.len / 8, R = blo.len / 8, total = bbest.len / 8, m_lone = blone.len;
+    Py_buffer *ok = NULL, *c0 = NULL, *c1 = NULL, *st = NULL, *fl = NULL;
+    int got = 0;
+    double *cur = NULL;
+    int16_t *win = NULL;
+    if (bb.len != T * 8 || bcode.len != T * 2 || bhi.len != R * 8 || boff.len != R * 8 || bback.len != total * 2 ||
+        R < 1) {
+        PyErr_SetString(PyExc_ValueError, "forward: bad sizes");
+        goto done;
+    }
+    ok = calloc(T ? T : 1, sizeof(Py_buffer));
+    c0 = calloc(T ? T : 1, sizeof(Py_buffer));
+    c1 = calloc(T ? T : 1, sizeof(Py_buffer));
+    st = calloc(T ? T : 1, sizeof(Py_buffer));
+    fl = calloc(T ? T : 1, sizeof(Py_buffer));
+    if (!ok || !c0 || !c1 || !st || !fl) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (buffers(sok, T, ok, 0, "ok") < 0) goto done;
+    got = 1;
+    if (buffers(sc0, T, c0, 0, "c0") < 0) goto done;
+    got = 2;
+    if (buffers(sc1, T, c1, 0, "c1") < 0) goto done;
+    got = 3;
+    if (buffers(sstart, T, st, 0, "start") < 0) goto done;
+    got = 4;
+    if (buffers(sflat, T, fl, 0, "flat") < 0) goto done;
+    got = 5;
+    const int64_t *A = ba.buf, *B = bb.buf, *lo = blo.buf, *hi = bhi.buf, *off = boff.buf;
+    const int16_t *code = bcode.buf;
+    const uint8_t *lone = m_lone ? blone.buf : NULL;
+    double *best = bbest.buf;
+    int16_t *back = bback.buf;
+    Py_ssize_t widest = 0;
+    for (Py_ssize_t r = 0; r < R; r++) {
+        Py_ssize_t w = (Py_ssize_t)(hi[r] - lo[r] + 1);
+        if (w < 1 || off[r] < 0 || off[r] + w > total || (lone && hi[r] > m_lone)) {
+            PyErr_SetString(PyExc_ValueError, "forward: band outside its arrays");
+            goto done;
+        }
+        if (w > widest) widest = w;
+    }
+    for (Py_ssize_t t = 0; t < T; t++) {
+        if (ok[t].len != R || c0[t].len != R * 8 || c1[t].len != R * 8 || st[t].len != R * 8 || A[t] < 0 || B[t] < 0) {
+            PyErr_SetString(PyExc_ValueError, "forward: bad table");
+            goto done;
+        }
+    }
+    cur = malloc(sizeof(double) * widest);
+    win = malloc(sizeof(int16_t) * widest);
+    if (!cur || !win) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double NEG = -1e18;
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < R && !bad; r++) {
+        int64_t l = lo[r], h = hi[r];
+        Py_ssize_t w = (Py_ssize_t)(h - l + 1);
+        double *row = best + off[r];
+        int16_t *brow = back + off[r];
+        if (r == 0 && start_cell) row[0] = 0.0;
+        for (Py_ssize_t k = 0; k < w; k++) {
+            cur[k] = NEG;
+            win[k] = -1;
+        }
+        for (Py_ssize_t t = 0; t < T && !bad; t++) {
+            const uint8_t *okt = ok[t].buf;
+            if (!okt[r]) continue;
+            int64_t a = A[t], b = B[t], p = r - a;
+            if (p < 0) {
+                bad = 1;
+                break;
+            }
+            const int64_t j0 = ((const int64_t *)c0[t].buf)[r], j1 = ((const int64_t *)c1[t].buf)[r];
+            const double *f = fl[t].buf;
+            Py_ssize_t flen = fl[t].len / 8;
+            int64_t s0 = b == 0 ? r : ((const int64_t *)st[t].buf)[r];
+            int64_t base = off[p] - lo[p] - b;
+            if (j0 < l || j1 > h || (j1 >= j0 && (s0 < 0 || s0 + (b ? j1 - j0 : 0) >= flen ||
+                                                  base + j0 < 0 || base + j1 >= total))) {
+                bad = 1;
+                break;
+            }
+            for (int64_t J = j0; J <= j1; J++) {
+                double v = best[base + J] + (b == 0 ? f[s0] : f[s0 + J - j0]);
+                Py_ssize_t k = (Py_ssize_t)(J - l);
+                if (v > cur[k] || (v != v && cur[k] == cur[k])) { /* argmax: the first NaN, else the first maximum */
+                    cur[k] = v;
+                    win[k] = code[t];
+                }
+            }
+        }
+        for (Py_ssize_t k = 0; k < w; k++) {
+            if (win[k] >= 0) {
+                row[k] = cur[k];
+                brow[k] = win[k];
+            }
+        }
+        /* insertions: run[k] = max over q <= k of (best[q] - c[q]), plus c[k] */
+        double c = 0.0, run = row[0];
+        for (Py_ssize_t k = 1; k < w; k++) {
+            if (lone) c = c + (lone[l + k - 1] ? 0.0 : ins_w);
+            else c = (double)k * ins_w;
+            double v = row[k] - c;
+            if (v > run || v != v) run = v; /* np.maximum: a NaN propagates */
+            double got_v = run + c;
+            if (got_v > row[k] + 1e-12) {
+                row[k] = got_v;
+                brow[k] = (int16_t)ins_code;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "forward: a bead outside the band");
+        goto done;
+    }
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    free(cur);
+    free(win);
+    if (got >= 1) release_all(ok, T);
+    if (got >= 2) release_all(c0, T);
+    if (got >= 3) release_all(c1, T);
+    if (got >= 4) release_all(st, T);
+    if (got >= 5) release_all(fl, T);
+    free(ok);
+    free(c0);
+    free(c1);
+    free(st);
+    free(fl);
+    PyBuffer_Release(&ba);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&bcode);
+    PyBuffer_Release(&blo);
+    PyBuffer_Release(&bhi);
+    PyBuffer_Release(&boff);
+    PyBuffer_Release(&blone);
+    PyBuffer_Release(&bbest);
+    PyBuffer_Release(&bback);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
     {"smoothed_top_k", smoothed_top_k, METH_VARARGS, "Each row's k best smoothed similarities (columns, float64 sums)."},
     {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
     {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},
+    {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {NULL, NULL, 0, NULL},
 };
 

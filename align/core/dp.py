@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .features import NEG, ROW_BLOCK, BeadScorer
-from .vectors import cumsum0
+from .vectors import KERNELS, cumsum0
 
 _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
 
@@ -253,17 +253,31 @@ def _row_beads(table: Table, order, lo, off, r0: int, r1: int):
     return col, prev, score, rank, np.searchsorted(R, np.arange(r0, r1 + 1))
 
 
-def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float, ins_code: int):
+def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float, ins_code: int,
+             use_kernel: bool = True):
     """The DP's forward pass over the band's rows (flat arrays of the rows' best scores and back
     pointers, row r at off[r] .. off[r] + hi[r] - lo[r]). A row's cells take the best of all
     their beads at once (ties: the first type in ``order``, as a strict running maximum would),
-    then its insertions."""
+    then its insertions. Compiled where it can be (``_kernels.forward``, the same numbers bit for
+    bit; ``use_kernel`` False: this numpy code)."""
     total = int(off[-1] + hi[-1] - lo[-1] + 1)
     best_flat = np.full(total, NEG)
     back_flat = np.full(total, -1, dtype=np.int16)
     order = [t for t, (a, b) in enumerate(table.types) if b == 0] + \
             [t for t, (a, b) in enumerate(table.types) if a > 0 and b > 0]
     type_of = np.array(order, dtype=np.int16)
+    if use_kernel and KERNELS is not None:
+        def each(arrays, dtype):
+            return [np.ascontiguousarray(arrays[t], dtype=dtype) for t in order]
+
+        ab = np.array([table.types[t] for t in order], dtype=np.int64).reshape(-1, 2)
+        lone = np.zeros(0, dtype=np.uint8) if ins_lone is None else np.ascontiguousarray(ins_lone, dtype=np.uint8)
+        KERNELS.forward(np.ascontiguousarray(ab[:, 0]), np.ascontiguousarray(ab[:, 1]), each(table.ok, np.uint8),
+                        each(table.c0, np.int64), each(table.c1, np.int64), each(table.start, np.int64),
+                        each(table.flat, np.float64), type_of, np.ascontiguousarray(lo, dtype=np.int64),
+                        np.ascontiguousarray(hi, dtype=np.int64), np.ascontiguousarray(off, dtype=np.int64),
+                        int(start_cell), lone, float(ins_w), int(ins_code), best_flat, back_flat)
+        return best_flat, back_flat
     for r0 in range(0, len(lo), FORWARD_ROWS):
         r1 = min(len(lo), r0 + FORWARD_ROWS)
         beads = _row_beads(table, order, lo, off, r0, r1)
