@@ -247,11 +247,13 @@ class Neighbours:
 
 
 EVIDENCE_BLOCK_CELLS = 1 << 22  # neighbours reads each block twice (rows and columns): bigger blocks
+EVIDENCE_MIN_ROWS = 320  # ... of at least this many rows: each product packs all of e again, which at 83 rows of
+# 50,000 cost as much as the multiplying (the products alone, both cores: 15.0 s at 83 rows, 9.7 s at 332; 64 MB a block)
 
 
 def neighbours(z: np.ndarray, e: np.ndarray, k: int,
                also: Callable[[int, int, np.ndarray, int], None] | None = None,
-               cells: int = EVIDENCE_BLOCK_CELLS) -> Neighbours:
+               cells: int | None = None) -> Neighbours:
     """``Neighbours`` of unit rows z (Chinese) and e (English), in row blocks, a block on each core
     at a time (each block's product on one BLAS thread: the products and the passes over them run
     side by side; the results are those of one block after another).
@@ -260,6 +262,8 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
     is one (the move finder's smoothed candidates come from the same pass); it fills rows [lo, hi)
     of its own, so blocks may call it at once."""
     n, m = len(z), len(e)
+    if cells is None:  # default: EVIDENCE_BLOCK_CELLS cells, at least EVIDENCE_MIN_ROWS rows
+        cells = max(EVIDENCE_BLOCK_CELLS, EVIDENCE_MIN_ROWS * m)
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
     sims = np.zeros((n, k), dtype=np.float32)
