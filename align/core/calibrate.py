@@ -27,7 +27,7 @@ from itertools import chain
 import numpy as np
 
 from ..model import Bead
-from .vectors import all_blas_threads, centred, cumsum0, row_sums, top_k, unit_rows
+from .vectors import all_blas_threads, block_top_k, centred, cumsum0, on_cores, row_sums, top_k, unit_rows
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
@@ -57,17 +57,22 @@ def near_top(queries: np.ndarray, keys: np.ndarray, k: int, lo: np.ndarray, hi: 
     """Each query's k most similar keys, best first, among the keys from ``window`` before to
     ``window`` after the range [lo, hi] of its block of queries (queries come in document order);
     all keys when there are at most 2 × window of them. Time stays linear in a long document
-    (every key against every query is quadratic)."""
+    (every key against every query is quadratic). The blocks of queries run on every core
+    (``vectors.on_cores``)."""
     if len(keys) <= 2 * window:
         return top_k(queries, keys, k)
     idx = np.zeros((len(queries), k), dtype=np.int64)
     sims = np.zeros((len(queries), k), dtype=np.result_type(queries, keys))
-    for s in range(0, len(queries), _BEADS_PER_BLOCK):
-        t = min(len(queries), s + _BEADS_PER_BLOCK)
+
+    def block(s: int, t: int) -> None:
         a = max(0, int(lo[s:t].min()) - window)
         b = min(len(keys), int(hi[s:t].max()) + window + 1)
-        got_i, got_s = top_k(queries[s:t], keys[a:b], k)
-        idx[s:t], sims[s:t] = got_i + a, got_s
+        got_i, sims[s:t] = block_top_k(queries[s:t] @ keys[a:b].T, k)
+        idx[s:t] = got_i + a
+
+    for _ in on_cores(block, [(s, min(len(queries), s + _BEADS_PER_BLOCK))
+                              for s in range(0, len(queries), _BEADS_PER_BLOCK)]):
+        pass
     return idx, sims
 
 
