@@ -132,3 +132,23 @@ def test_compiled_forward_pass_is_the_numpy_one_bit_for_bit():
         want_best, want_back = dp._forward(*args, use_kernel=False)
         assert best.tobytes() == want_best.tobytes() and back.tobytes() == want_back.tobytes()
         assert not start or (back >= 0).any()  # (without the start cell nothing is reachable)
+
+
+def test_compiled_chain_of_anchors_is_the_python_one():
+    """The move finder's chain of anchors, compiled and in Python, on random candidates: moved
+    blocks, equal similarities (ties between predecessors), rows with no candidate above 0."""
+    from align.core import moves
+
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        n, k = int(rng.integers(1, 300)), int(rng.integers(1, 9))
+        m = int(rng.integers(1, 400))
+        base = np.round(np.arange(n) * m / n).astype(np.int64)
+        cand = np.clip(base[:, None] + rng.integers(-3, 4, (n, k)), 0, m - 1)
+        far = rng.random(n) < 0.2  # some rows point anywhere: a moved block, look-alikes
+        cand[far] = rng.integers(0, m, (int(far.sum()), k))
+        sims = rng.choice([-0.1, 0.3, 0.5, 0.9], (n, k)) if trial % 2 else rng.random((n, k)) - 0.2
+        opt = MoveOptions(lookback=int(rng.choice([1, 5, 40])), jump=float(rng.choice([0.2, 0.5])))
+        got = moves.chain(cand, sims, m, opt)
+        assert got == moves.chain(cand, sims, m, opt, use_kernel=False)
+        assert len(got) > 0 or not (sims > 0).any()

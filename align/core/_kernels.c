@@ -672,12 +672,110 @@ done:
     return ret;
 }
 
+/* chain(cand, sims, n, k, ratio, jump, distortion, slack, lookback, held_i, held_j, held_v, held_s, back):
+   the move finder's best non-monotonic chain of anchors (align.core.moves.chain, bit for bit). Each
+   of the n rows offers its k candidate columns (int64 n x k) whose similarity (float64 n x k) is
+   above 0, in order; an anchor's chain value is its similarity plus the best of a jump from the
+   best chain of the rows before (or a fresh start: -jump) and of the anchors of the last
+   ``lookback`` rows less the transition cost (moves._cost). Into held_* (row, column, chain value,
+   similarity: int64, int64, float64, float64, n x k at most) and back (int64: the anchor before,
+   -1 none); returns (anchors, the best anchor or -1). */
+static PyObject *chain_kernel(PyObject *self, PyObject *args) {
+    Py_buffer bc, bs, bi, bj, bv, bsim, bb;
+    Py_ssize_t n, k, lookback;
+    double ratio, jump, distortion, slack;
+    if (!PyArg_ParseTuple(args, "y*y*nnddddnw*w*w*w*w*", &bc, &bs, &n, &k, &ratio, &jump, &distortion, &slack,
+                          &lookback, &bi, &bj, &bv, &bsim, &bb))
+        return NULL;
+    PyObject *ret = NULL;
+    Py_ssize_t *row_start = NULL;
+    if (n < 0 || k < 0 || lookback < 0 || check(&bc, n * k, 8, "cand") || check(&bs, n * k, 8, "sims") ||
+        check(&bi, n * k, 8, "held_i") || check(&bj, n * k, 8, "held_j") || check(&bv, n * k, 8, "held_v") ||
+        check(&bsim, n * k, 8, "held_s") || check(&bb, n * k, 8, "back")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chain: bad sizes");
+        goto done;
+    }
+    row_start = malloc(sizeof(Py_ssize_t) * (n + 1));
+    if (!row_start) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *cand = bc.buf;
+    const double *csim = bs.buf;
+    int64_t *hi_ = bi.buf, *hj = bj.buf, *back = bb.buf;
+    double *hv = bv.buf, *hs = bsim.buf;
+    Py_ssize_t count = 0, best_arg = -1;
+    double best_val = 0.0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        row_start[i] = count;
+        Py_ssize_t lo = row_start[i - lookback > 0 ? i - lookback : 0], first = count;
+        for (Py_ssize_t u = 0; u < k; u++) {
+            double s = csim[i * k + u];
+            if (!(s > 0)) continue;
+            double j = (double)cand[i * k + u];
+            double v = best_val - jump;
+            Py_ssize_t arg = best_arg;
+            if (best_arg < 0) {
+                v = -jump;
+                arg = -1;
+            }
+            if (first > lo) { /* the best anchor of the rows before, less the cost of getting here */
+                double top = 0.0;
+                Py_ssize_t top_at = -1;
+                for (Py_ssize_t q = lo; q < first; q++) {
+                    double di = (double)i - (double)hi_[q], dj = j - (double)hj[q];
+                    double x = fabs(dj - ratio * di) - slack;
+                    double excess = (0.0 >= x || x != x) ? 0.0 : x;       /* np.maximum(0.0, x) */
+                    double y = distortion * excess;
+                    double cost = (jump <= y || jump != jump) ? jump : y; /* np.minimum(jump, y) */
+                    if (dj <= 0) cost = jump;
+                    double tot = hv[q] - cost;
+                    if (top_at < 0 || tot > top || (tot != tot && top == top)) { /* argmax: first NaN, else first max */
+                        top = tot;
+                        top_at = q;
+                    }
+                }
+                if (top > v) {
+                    v = top;
+                    arg = top_at;
+                }
+            }
+            hi_[count] = i;
+            hj[count] = cand[i * k + u];
+            hv[count] = v + s;
+            hs[count] = s;
+            back[count] = arg;
+            count++;
+        }
+        for (Py_ssize_t t = first; t < count; t++) {
+            if (hv[t] > best_val) {
+                best_val = hv[t];
+                best_arg = t;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_BuildValue("nn", count, best_arg);
+done:
+    free(row_start);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bi);
+    PyBuffer_Release(&bj);
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&bsim);
+    PyBuffer_Release(&bb);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
     {"smoothed_top_k", smoothed_top_k, METH_VARARGS, "Each row's k best smoothed similarities (columns, float64 sums)."},
     {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
     {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},
+    {"chain", chain_kernel, METH_VARARGS, "The move finder's best non-monotonic chain of anchors (moves.chain)."},
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {NULL, NULL, 0, NULL},
 };

@@ -55,7 +55,7 @@ from .features import document_signals
 from .options import AlignOptions, MoveOptions
 from .signals import Signals
 from .similarity import Candidates, Similarity, candidates
-from .vectors import Neighbours, centred, heaviest_chain
+from .vectors import KERNELS, Neighbours, centred, heaviest_chain
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -65,14 +65,29 @@ def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.
     return np.where(dj <= 0, opt.jump, cost)
 
 
-def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions) -> list[tuple[int, int, float]]:
+def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions,
+          use_kernel: bool = True) -> list[tuple[int, int, float]]:
     """The best non-monotonic chain of anchors (i, j, sim), in Chinese order.
 
     ``cand``/``cand_sims``: each Chinese row's candidate English columns and their similarity
-    (``candidates``); ``m``: the number of English sentences.
+    (``candidates``); ``m``: the number of English sentences. Compiled where it can be
+    (``_kernels.chain``, the same chain bit for bit; ``use_kernel`` False: this Python code).
     """
     n = len(cand)
     ratio = m / max(n, 1)
+    if use_kernel and KERNELS is not None and cand.ndim == 2:
+        k = cand.shape[1]
+        held_i, held_j = np.empty(n * k, dtype=np.int64), np.empty(n * k, dtype=np.int64)
+        held_v, held_s = np.empty(n * k), np.empty(n * k)
+        back = np.empty(n * k, dtype=np.int64)
+        _, cur = KERNELS.chain(np.ascontiguousarray(cand, dtype=np.int64), np.ascontiguousarray(cand_sims, dtype=np.float64),
+                               n, k, float(ratio), float(opt.jump), float(opt.distortion), float(opt.slack),
+                               int(opt.lookback), held_i, held_j, held_v, held_s, back)
+        out = []
+        while cur >= 0:
+            out.append((int(held_i[cur]), int(held_j[cur]), float(held_s[cur])))
+            cur = int(back[cur])
+        return out[::-1]
     # Per anchor: row, column and best chain value ending here (arrays: the rows before are read as
     # views), similarity, back pointer.
     held = np.empty((3, cand.size))
