@@ -152,3 +152,24 @@ def test_compiled_chain_of_anchors_is_the_python_one():
         got = moves.chain(cand, sims, m, opt)
         assert got == moves.chain(cand, sims, m, opt, use_kernel=False)
         assert len(got) > 0 or not (sims > 0).any()
+
+
+def test_compiled_run_sums_are_numpys_bit_for_bit():
+    """A run's pooled features (compose.pooled_runs) compiled and in numpy: the same float32 sums,
+    for every half-precision edge value (subnormal, infinite and NaN ones too), runs of 1 to 6
+    sentences, consecutive starts and gathered ones."""
+    from align.core.compose import Parts, pooled_runs
+
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16).reshape(-1, 8)  # 8,192 rows of 8
+    rows = len(every)
+    rng = np.random.default_rng(3)
+    full = (rng.standard_normal((rows, 8)) * 1e3).astype(np.float32)
+    parts = Parts(full, np.ascontiguousarray(every[::-1]), every, np.ones(rows, dtype=np.float32))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for a in range(1, 7):
+            for starts in (np.arange(rows - a + 1), np.sort(rng.choice(rows - a + 1, 300))[::-1]):
+                got = pooled_runs(parts, a, starts)
+                assert got.tobytes() == pooled_runs(parts, a, starts, use_kernel=False).tobytes()
+    with pytest.raises(ValueError):
+        vectors.KERNELS.run_sums(full, parts.bos, parts.eos, rows, 8, np.array([rows - 1]), 1, 2,
+                                 np.empty((1, 8), dtype=np.float32))

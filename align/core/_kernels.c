@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -769,6 +770,97 @@ done:
     return ret;
 }
 
+/* float16 -> float32, exactly (every half is a float): sign, exponent rebiased, mantissa widened;
+   subnormal halves become normal floats, infinities and NaNs (payload kept) stay what they are. */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (exp == 0x1f) {
+        bits = sign | 0x7f800000 | (mant << 13);
+    } else if (exp) {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    } else if (mant) { /* subnormal: normalise */
+        int e = -1;
+        do {
+            e++;
+            mant <<= 1;
+        } while (!(mant & 0x400));
+        bits = sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3ff) << 13);
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float *HALF_TABLE = NULL; /* all 65,536 halves as floats, made on first use */
+
+static int half_table(void) {
+    if (HALF_TABLE) return 0;
+    float *t = malloc(sizeof(float) * 65536);
+    if (!t) return -1;
+    for (uint32_t h = 0; h < 65536; h++) t[h] = half_to_float((uint16_t)h);
+    HALF_TABLE = t;
+    return 0;
+}
+
+/* run_sums(full, bos, eos, n, d, starts, count, a, out): the pooled features of the runs of ``a``
+   rows that begin at ``starts`` (int64, count; each run inside the n rows), as
+   align.core.compose.pooled_runs adds them, bit for bit: full[s] + full[s+1] - eos[s] - bos[s+1]
+   + full[s+2] - ..., one float32 operation after another, left to right. full: float32 n x d; bos,
+   eos: float16 n x d; out: float32 count x d. */
+static PyObject *run_sums(PyObject *self, PyObject *args) {
+    Py_buffer bf, bb, be, bs, bo;
+    Py_ssize_t n, d, count, a;
+    if (!PyArg_ParseTuple(args, "y*y*y*nny*nnw*", &bf, &bb, &be, &n, &d, &bs, &count, &a, &bo)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 0 || d < 1 || count < 0 || a < 1 || check(&bf, n * d, 4, "full") || check(&bb, n * d, 2, "bos") ||
+        check(&be, n * d, 2, "eos") || check(&bs, count, 8, "starts") || check(&bo, count * d, 4, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "run_sums: bad sizes");
+        goto done;
+    }
+    const int64_t *starts = bs.buf;
+    for (Py_ssize_t r = 0; r < count; r++) {
+        if (starts[r] < 0 || starts[r] + a > n) {
+            PyErr_SetString(PyExc_ValueError, "run_sums: a run outside the rows");
+            goto done;
+        }
+    }
+    if (half_table() < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *full = bf.buf, *H = HALF_TABLE;
+    const uint16_t *bos = bb.buf, *eos = be.buf;
+    float *out = bo.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < count; r++) {
+        Py_ssize_t s = (Py_ssize_t)starts[r];
+        float *o = out + r * d;
+        const float *f0 = full + s * d;
+        for (Py_ssize_t c = 0; c < d; c++) o[c] = f0[c];
+        for (Py_ssize_t t = 1; t < a; t++) {
+            const float *ft = full + (s + t) * d;
+            const uint16_t *ep = eos + (s + t - 1) * d, *bp = bos + (s + t) * d;
+            for (Py_ssize_t c = 0; c < d; c++) {
+                float x = o[c] + ft[c];
+                x = x - H[ep[c]];
+                o[c] = x - H[bp[c]];
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    PyBuffer_Release(&bf);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&be);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
@@ -776,6 +868,7 @@ static PyMethodDef methods[] = {
     {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
     {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},
     {"chain", chain_kernel, METH_VARARGS, "The move finder's best non-monotonic chain of anchors (moves.chain)."},
+    {"run_sums", run_sums, METH_VARARGS, "Pooled features of runs of rows, as compose.pooled_runs adds them."},
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {NULL, NULL, 0, NULL},
 };

@@ -21,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from .vectors import consecutive, row_sums, unit_rows
+from .vectors import KERNELS, consecutive, row_sums, unit_rows
 
 
 # The first and last token's features are a small correction to a run's pooled features: kept at half
@@ -163,11 +163,29 @@ class Composer:
             at = [slice(s0 + t, s0 + t + n) for t in range(a)]
         else:
             at = [starts + t for t in range(a)]
-        pooled = parts.full[at[0]].copy()
         tokens = parts.tokens[at[0]].copy()
         for t in range(1, a):
-            pooled += parts.full[at[t]]
-            pooled -= parts.eos[at[t - 1]]
-            pooled -= parts.bos[at[t]]
             tokens += parts.tokens[at[t]] - 2.0
-        return unit_rows(self.head(pooled, tokens))
+        return unit_rows(self.head(pooled_runs(parts, a, starts, at), tokens))
+
+
+def pooled_runs(parts: Parts, a: int, starts: np.ndarray, at=None, use_kernel: bool = True) -> np.ndarray:
+    """The pooled features of the runs of ``a`` sentences that begin at ``starts``: the members'
+    ``full`` less the inner end and start tokens, added one member after another. Compiled where it
+    can be (``_kernels.run_sums``, the same sums bit for bit: numpy adds the half-precision edges
+    as floats too, which they are exactly; ``use_kernel`` False: numpy). ``at``: each member's rows
+    (slices or indices), if already made."""
+    full, bos, eos = parts.full, parts.bos, parts.eos
+    if use_kernel and KERNELS is not None and full.dtype == np.float32 and bos.dtype == eos.dtype == np.float16 \
+            and full.ndim == 2 and full.shape[1] and all(x.flags.c_contiguous for x in (full, bos, eos)):
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
+        out = np.empty((len(starts), full.shape[1]), dtype=np.float32)
+        KERNELS.run_sums(full, bos, eos, full.shape[0], full.shape[1], starts, len(starts), a, out)
+        return out
+    at = at or [starts + t for t in range(a)]
+    pooled = full[at[0]].copy()
+    for t in range(1, a):
+        pooled += full[at[t]]
+        pooled -= eos[at[t - 1]]
+        pooled -= bos[at[t]]
+    return pooled
