@@ -173,3 +173,15 @@ def test_compiled_run_sums_are_numpys_bit_for_bit():
     with pytest.raises(ValueError):
         vectors.KERNELS.run_sums(full, parts.bos, parts.eos, rows, 8, np.array([rows - 1]), 1, 2,
                                  np.empty((1, 8), dtype=np.float32))
+
+
+def test_compiled_unit_rows_are_numpys_bit_for_bit():
+    """Rows at unit length compiled and in numpy (the squares' pairwise sum, as np.add.reduce adds
+    a row): every width from 1 to past two of numpy's 128-value blocks, zero rows, in place."""
+    rng = np.random.default_rng(6)
+    for d in list(range(1, 300)) + [511, 512, 513, 1280]:
+        x = (rng.standard_normal((5, d)) * rng.choice([1e-20, 1.0, 1e15])).astype(np.float32)
+        x[0] = 0.0
+        want = vectors.unit_rows(x, use_kernel=False)
+        assert vectors.unit_rows(x).tobytes() == want.tobytes()
+        assert vectors.unit_rows(x, out=x).tobytes() == want.tobytes()  # in place

@@ -1,5 +1,7 @@
 /* The compiled passes over a block of similarities (align.core.vectors, align.core.similarity),
-   and numpy's sums of runs of rows (np.add.reduceat, bit for bit: vectors.row_sums).
+   numpy's sums of runs of rows (np.add.reduceat, bit for bit: vectors.row_sums), and three loops
+   of the aligner: the DP's forward pass (dp._forward), the move finder's chain of anchors
+   (moves.chain) and the pooled features of composed runs (compose.pooled_runs).
 
    Each pass reads a row-major float32 block once, row by row, and keeps each row's k best in a small
    array (a candidate replaces the worst kept one only when strictly better, so among equal
@@ -861,6 +863,67 @@ done:
     return ret;
 }
 
+/* numpy's pairwise sum of n contiguous floats (as pairwise_rows, one column). */
+static float pairwise_vec(const float *a, Py_ssize_t n) {
+    if (n < 8) {
+        float res = 0.0f;
+        for (Py_ssize_t i = 0; i < n; i++) res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        float r[8];
+        for (int j = 0; j < 8; j++) r[j] = a[j];
+        Py_ssize_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int j = 0; j < 8; j++) r[j] += a[i + j];
+        float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) res += a[i];
+        return res;
+    }
+    Py_ssize_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_vec(a, n2) + pairwise_vec(a + n2, n - n2);
+}
+
+/* unit_rows(x, n, d, out): each of the n rows of d float32 (row-major) over its length, as
+   vectors.unit_rows computes it, bit for bit: the squares' pairwise sum (np.add.reduce along a
+   row), its square root, 1 for a zero row, each value divided by it; into out (may be x). */
+static PyObject *unit_rows_kernel(PyObject *self, PyObject *args) {
+    Py_buffer bx, bo;
+    Py_ssize_t n, d;
+    if (!PyArg_ParseTuple(args, "y*nnw*", &bx, &n, &d, &bo)) return NULL;
+    PyObject *ret = NULL;
+    float *sq = NULL;
+    if (n < 0 || d < 1 || check(&bx, n * d, 4, "x") || check(&bo, n * d, 4, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "unit_rows: bad sizes");
+        goto done;
+    }
+    sq = malloc(sizeof(float) * d);
+    if (!sq) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *x = bx.buf;
+    float *out = bo.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const float *row = x + i * d;
+        for (Py_ssize_t c = 0; c < d; c++) sq[c] = row[c] * row[c];
+        float norm = sqrtf(pairwise_vec(sq, d));
+        if (norm == 0.0f) norm = 1.0f;
+        float *o = out + i * d;
+        for (Py_ssize_t c = 0; c < d; c++) o[c] = row[c] / norm;
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    free(sq);
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
@@ -869,6 +932,7 @@ static PyMethodDef methods[] = {
     {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},
     {"chain", chain_kernel, METH_VARARGS, "The move finder's best non-monotonic chain of anchors (moves.chain)."},
     {"run_sums", run_sums, METH_VARARGS, "Pooled features of runs of rows, as compose.pooled_runs adds them."},
+    {"unit_rows", unit_rows_kernel, METH_VARARGS, "Rows at unit length, as vectors.unit_rows computes them."},
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {NULL, NULL, 0, NULL},
 };

@@ -19,7 +19,10 @@ The passes over blocks of similarities (``block_top_k``, ``column_best``, and th
 smoothed candidates, ``similarity.Candidates``), ``heaviest_chain`` and ``row_sums`` (numpy's
 ``reduceat`` over rows: the encoder's token pooling, calibration's bead sides) run compiled
 (``KERNELS``: ``_kernels.c``, built at install) where the install could build it, else as the
-numpy code here, which computes the same (tests/test_kernels.py runs both).
+numpy code here, which computes the same (tests/test_kernels.py runs both). So do three loops
+of other modules, beside their own numpy or Python code: the DP's forward pass (``dp._forward``),
+the move finder's chain of anchors (``moves.chain``) and the sums of composed runs
+(``compose.pooled_runs``).
 """
 
 from __future__ import annotations
@@ -43,8 +46,15 @@ MAX_BLOCK_CELLS = 1 << 22  # ... but no more than this: at 50,000 sentences a 51
 # copies took 1.3 GB; 4 M cells are still 80 rows there
 
 
-def unit_rows(vecs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Each row at unit length (a zero row stays zero); into ``out`` if given (may be ``vecs``)."""
+def unit_rows(vecs: np.ndarray, out: np.ndarray | None = None, use_kernel: bool = True) -> np.ndarray:
+    """Each row at unit length (a zero row stays zero); into ``out`` if given (may be ``vecs``).
+    Compiled for float32 rows (``compiled``; the same numbers bit for bit)."""
+    if use_kernel and vecs.ndim == 2 and vecs.shape[1] and compiled(vecs) and (out is None or compiled(out)):
+        if out is None:
+            out = np.empty_like(vecs)
+        if out.shape == vecs.shape:
+            KERNELS.unit_rows(vecs, vecs.shape[0], vecs.shape[1], out)
+            return out
     norms = np.sqrt(np.add.reduce(vecs * vecs, axis=1, keepdims=True))  # numpy.linalg.norm's own sum
     norms[norms == 0] = 1.0
     return np.divide(vecs, norms, out=out)
