@@ -509,23 +509,23 @@ static void release_all(Py_buffer *b, Py_ssize_t count) {
     for (Py_ssize_t t = 0; t < count; t++) PyBuffer_Release(&b[t]);
 }
 
-/* forward(a, b, ok, c0, c1, start, flat, code, lo, hi, off, start_cell, lone, ins_w, ins_code, best, back):
+/* forward(a, b, ok, c0, c1, start, flat, code, lo, hi, off, start_cell, lone, ins_w, ins_code, neg, best, back):
    the DP's forward pass over the band's rows (align.core.dp._forward, bit for bit). The T bead types
    come in the order their ties go (a, b: int64 T; code: int16 T, the type's index in the table); per
    type, sequences of T arrays of R rows: ok (bool), c0, c1 (the row's first and last column), start
    (int64: where the row's scores begin in flat) and flat (float64 scores; a deletion's: one a row).
-   lo, hi, off: int64 R, the band's columns and where each row's cells begin in best (float64, NEG
+   lo, hi, off: int64 R, the band's columns and where each row's cells begin in best (float64, neg
    already) and back (int16, -1 already). A cell takes the best of its beads, best cell before plus
-   score, strictly above NEG (ties: the first type); then the row's insertions: a running maximum of
-   best[k] - c[k], c the summed insertion weights (``ins_w`` each; 0 for a lone English sentence:
-   ``lone``, uint8 m, or empty), where it beats best[k] + 1e-12. */
+   score, strictly above ``neg`` (features.NEG; ties: the first type); then the row's insertions: a
+   running maximum of best[k] - c[k], c the summed insertion weights (``ins_w`` each; 0 for a lone
+   English sentence: ``lone``, uint8 m, or empty), where it beats best[k] + 1e-12. */
 static PyObject *forward(PyObject *self, PyObject *args) {
     Py_buffer ba, bb, bcode, blo, bhi, boff, blone, bbest, bback;
     PyObject *sok, *sc0, *sc1, *sstart, *sflat;
     int start_cell, ins_code;
-    double ins_w;
-    if (!PyArg_ParseTuple(args, "y*y*OOOOOy*y*y*y*iy*diw*w*", &ba, &bb, &sok, &sc0, &sc1, &sstart, &sflat, &bcode,
-                          &blo, &bhi, &boff, &start_cell, &blone, &ins_w, &ins_code, &bbest, &bback))
+    double ins_w, NEG;
+    if (!PyArg_ParseTuple(args, "y*y*OOOOOy*y*y*y*iy*didw*w*", &ba, &bb, &sok, &sc0, &sc1, &sstart, &sflat, &bcode,
+                          &blo, &bhi, &boff, &start_cell, &blone, &ins_w, &ins_code, &NEG, &bbest, &bback))
         return NULL;
     PyObject *ret = NULL;
     Py_ssize_t T = ba.len / 8, R = blo.len / 8, total = bbest.len / 8, m_lone = blone.len;
@@ -583,7 +583,6 @@ static PyObject *forward(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    const double NEG = -1e18;
     int bad = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t r = 0; r < R && !bad; r++) {

@@ -276,7 +276,7 @@ def _forward(table: Table, lo, hi, off, start_cell: bool, ins_lone, ins_w: float
                         each(table.c0, np.int64), each(table.c1, np.int64), each(table.start, np.int64),
                         each(table.flat, np.float64), type_of, np.ascontiguousarray(lo, dtype=np.int64),
                         np.ascontiguousarray(hi, dtype=np.int64), np.ascontiguousarray(off, dtype=np.int64),
-                        int(start_cell), lone, float(ins_w), int(ins_code), best_flat, back_flat)
+                        int(start_cell), lone, float(ins_w), int(ins_code), float(NEG), best_flat, back_flat)
         return best_flat, back_flat
     for r0 in range(0, len(lo), FORWARD_ROWS):
         r1 = min(len(lo), r0 + FORWARD_ROWS)
