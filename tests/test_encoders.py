@@ -243,3 +243,33 @@ def test_a_documents_vectors_are_the_caches_own_rows_not_a_second_copy():
     np.testing.assert_array_equal(again, vecs[[3, 0, 0]])
     again[0, 0] = 9.0  # a copy of its own: the cache is untouched
     np.testing.assert_array_equal(enc.encode(texts), Fake().encode(texts))
+
+
+def test_a_large_documents_vectors_in_mapped_segments_read_back_as_they_were_encoded():
+    """Segments of 8 MB and more get memory of their own (``embed._empty``, an anonymous mapping):
+    the rows read back are the encoder's, read-only views still, across several segments."""
+    from align.core import embed
+
+    class Fake:
+        name = "fake"
+
+        def encode(self, texts, progress=None):
+            return np.array([[float(t)] * 1024 for t in texts], dtype=np.float32)  # 4 KB a row
+
+    enc = embed.CachedEncoder(Fake())
+    first = [str(k) for k in range(3000)]  # 12 MB: one mapped segment
+    vecs = enc.encode(first)
+    more = enc.encode([str(k) for k in range(3000, 5500)])  # a second one
+    import mmap
+
+    seg = enc.texts._segs[0][0]
+    root = seg
+    while isinstance(root, np.ndarray) and root.base is not None:
+        root = root.base
+    root = root.obj if isinstance(root, memoryview) else root
+    assert seg.nbytes >= embed.MAPPED_BYTES and isinstance(root, mmap.mmap)
+    assert not vecs.flags.writeable
+    np.testing.assert_array_equal(vecs[:, 0], np.arange(3000, dtype=np.float32))
+    np.testing.assert_array_equal(more[:, 7], np.arange(3000, 5500, dtype=np.float32))
+    back = enc.encode([str(k) for k in (4999, 3, 3000)])
+    np.testing.assert_array_equal(back[:, 100], [4999.0, 3.0, 3000.0])
