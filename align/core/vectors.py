@@ -84,7 +84,8 @@ def centred(vecs: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
         if len(vecs) < 2:
             return vecs
         mean = mean_row(vecs)
-    return unit_rows(vecs - mean)
+    diff = vecs - mean
+    return unit_rows(diff, out=diff)  # in place: one new array, not two
 
 
 def row_blocks(n: int, m: int, cells: int | None = None, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
