@@ -73,21 +73,29 @@ def chain(cand: np.ndarray, cand_sims: np.ndarray, m: int, opt: MoveOptions,
     (``candidates``); ``m``: the number of English sentences. Compiled where it can be
     (``_kernels.chain``, the same chain bit for bit; ``use_kernel`` False: this Python code).
     """
-    n = len(cand)
-    ratio = m / max(n, 1)
+    ratio = m / max(len(cand), 1)
     if use_kernel and KERNELS is not None and cand.ndim == 2:
-        k = cand.shape[1]
-        held_i, held_j = np.empty(n * k, dtype=np.int64), np.empty(n * k, dtype=np.int64)
-        held_v, held_s = np.empty(n * k), np.empty(n * k)
-        back = np.empty(n * k, dtype=np.int64)
-        _, cur = KERNELS.chain(np.ascontiguousarray(cand, dtype=np.int64), np.ascontiguousarray(cand_sims, dtype=np.float64),
-                               n, k, float(ratio), float(opt.jump), float(opt.distortion), float(opt.slack),
-                               int(opt.lookback), held_i, held_j, held_v, held_s, back)
-        out = []
-        while cur >= 0:
-            out.append((int(held_i[cur]), int(held_j[cur]), float(held_s[cur])))
-            cur = int(back[cur])
-        return out[::-1]
+        return _compiled_chain(cand, cand_sims, ratio, opt)
+    return _python_chain(cand, cand_sims, ratio, opt)
+
+
+def _compiled_chain(cand: np.ndarray, cand_sims: np.ndarray, ratio: float, opt: MoveOptions):
+    n, k = cand.shape
+    held_i, held_j = np.empty(n * k, dtype=np.int64), np.empty(n * k, dtype=np.int64)
+    held_v, held_s = np.empty(n * k), np.empty(n * k)
+    back = np.empty(n * k, dtype=np.int64)
+    _, cur = KERNELS.chain(np.ascontiguousarray(cand, dtype=np.int64), np.ascontiguousarray(cand_sims, dtype=np.float64),
+                           n, k, float(ratio), float(opt.jump), float(opt.distortion), float(opt.slack),
+                           int(opt.lookback), held_i, held_j, held_v, held_s, back)
+    out = []
+    while cur >= 0:
+        out.append((int(held_i[cur]), int(held_j[cur]), float(held_s[cur])))
+        cur = int(back[cur])
+    return out[::-1]
+
+
+def _python_chain(cand: np.ndarray, cand_sims: np.ndarray, ratio: float, opt: MoveOptions):
+    n = len(cand)
     # Per anchor: row, column and best chain value ending here (arrays: the rows before are read as
     # views), similarity, back pointer.
     held = np.empty((3, cand.size))
