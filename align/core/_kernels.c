@@ -483,8 +483,9 @@ done:
     return ret;
 }
 
-/* The buffers of a sequence of ``count`` arrays (``what``: for errors); released by release_all. */
-static int buffers(PyObject *seq, Py_ssize_t count, Py_buffer *out, int writable, const char *what) {
+/* The buffers of a sequence of ``count`` C-contiguous arrays (``what``: for errors); released by
+   release_all. */
+static int buffers(PyObject *seq, Py_ssize_t count, Py_buffer *out, const char *what) {
     PyObject *fast = PySequence_Fast(seq, what);
     if (!fast) return -1;
     if (PySequence_Fast_GET_SIZE(fast) != count) {
@@ -493,8 +494,7 @@ static int buffers(PyObject *seq, Py_ssize_t count, Py_buffer *out, int writable
         return -1;
     }
     for (Py_ssize_t t = 0; t < count; t++) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, t), &out[t],
-                               writable ? PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS : PyBUF_C_CONTIGUOUS) < 0) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(fast, t), &out[t], PyBUF_C_CONTIGUOUS) < 0) {
             for (Py_ssize_t u = 0; u < t; u++) PyBuffer_Release(&out[u]);
             Py_DECREF(fast);
             return -1;
@@ -529,8 +529,10 @@ static PyObject *forward(PyObject *self, PyObject *args) {
         return NULL;
     PyObject *ret = NULL;
     Py_ssize_t T = ba.len / 8, R = blo.len / 8, total = bbest.len / 8, m_lone = blone.len;
-    Py_buffer *ok = NULL, *c0 = NULL, *c1 = NULL, *st = NULL, *fl = NULL;
-    int got = 0;
+    PyObject *seqs[5] = {sok, sc0, sc1, sstart, sflat};
+    static const char *names[5] = {"ok", "c0", "c1", "start", "flat"};
+    Py_buffer *tab = NULL; /* the five sequences' buffers, T each: ok, c0, c1, start, flat */
+    int got = 0;           /* sequences whose buffers are held */
     double *cur = NULL;
     int16_t *win = NULL;
     if (bb.len != T * 8 || bcode.len != T * 2 || bhi.len != R * 8 || boff.len != R * 8 || bback.len != total * 2 ||
@@ -538,25 +540,14 @@ static PyObject *forward(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "forward: bad sizes");
         goto done;
     }
-    ok = calloc(T ? T : 1, sizeof(Py_buffer));
-    c0 = calloc(T ? T : 1, sizeof(Py_buffer));
-    c1 = calloc(T ? T : 1, sizeof(Py_buffer));
-    st = calloc(T ? T : 1, sizeof(Py_buffer));
-    fl = calloc(T ? T : 1, sizeof(Py_buffer));
-    if (!ok || !c0 || !c1 || !st || !fl) {
+    tab = calloc(5 * (T ? T : 1), sizeof(Py_buffer));
+    if (!tab) {
         PyErr_NoMemory();
         goto done;
     }
-    if (buffers(sok, T, ok, 0, "ok") < 0) goto done;
-    got = 1;
-    if (buffers(sc0, T, c0, 0, "c0") < 0) goto done;
-    got = 2;
-    if (buffers(sc1, T, c1, 0, "c1") < 0) goto done;
-    got = 3;
-    if (buffers(sstart, T, st, 0, "start") < 0) goto done;
-    got = 4;
-    if (buffers(sflat, T, fl, 0, "flat") < 0) goto done;
-    got = 5;
+    for (; got < 5; got++)
+        if (buffers(seqs[got], T, tab + got * T, names[got]) < 0) goto done;
+    const Py_buffer *ok = tab, *c0 = tab + T, *c1 = tab + 2 * T, *st = tab + 3 * T, *fl = tab + 4 * T;
     const int64_t *A = ba.buf, *B = bb.buf, *lo = blo.buf, *hi = bhi.buf, *off = boff.buf;
     const int16_t *code = bcode.buf;
     const uint8_t *lone = m_lone ? blone.buf : NULL;
@@ -652,16 +643,8 @@ static PyObject *forward(PyObject *self, PyObject *args) {
 done:
     free(cur);
     free(win);
-    if (got >= 1) release_all(ok, T);
-    if (got >= 2) release_all(c0, T);
-    if (got >= 3) release_all(c1, T);
-    if (got >= 4) release_all(st, T);
-    if (got >= 5) release_all(fl, T);
-    free(ok);
-    free(c0);
-    free(c1);
-    free(st);
-    free(fl);
+    for (int g = 0; g < got; g++) release_all(tab + g * T, T);
+    free(tab);
     PyBuffer_Release(&ba);
     PyBuffer_Release(&bb);
     PyBuffer_Release(&bcode);
