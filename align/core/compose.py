@@ -21,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from .vectors import KERNELS, consecutive, row_sums, unit_rows
+from .vectors import KERNELS, compiled, consecutive, row_sums, unit_rows
 
 
 # The first and last token's features are a small correction to a run's pooled features: kept at half
@@ -176,8 +176,8 @@ def pooled_runs(parts: Parts, a: int, starts: np.ndarray, at=None, use_kernel: b
     as floats too, which they are exactly; ``use_kernel`` False: numpy). ``at``: each member's rows
     (slices or indices), if already made."""
     full, bos, eos = parts.full, parts.bos, parts.eos
-    if use_kernel and KERNELS is not None and full.dtype == np.float32 and bos.dtype == eos.dtype == np.float16 \
-            and full.ndim == 2 and full.shape[1] and all(x.flags.c_contiguous for x in (full, bos, eos)):
+    if use_kernel and compiled(full) and full.ndim == 2 and full.shape[1] \
+            and all(x.dtype == np.float16 and x.flags.c_contiguous for x in (bos, eos)):
         starts = np.ascontiguousarray(starts, dtype=np.int64)
         out = np.empty((len(starts), full.shape[1]), dtype=np.float32)
         KERNELS.run_sums(full, bos, eos, full.shape[0], full.shape[1], starts, len(starts), a, out)

@@ -49,12 +49,11 @@ MAX_BLOCK_CELLS = 1 << 22  # ... but no more than this: at 50,000 sentences a 51
 def unit_rows(vecs: np.ndarray, out: np.ndarray | None = None, use_kernel: bool = True) -> np.ndarray:
     """Each row at unit length (a zero row stays zero); into ``out`` if given (may be ``vecs``).
     Compiled for float32 rows (``compiled``; the same numbers bit for bit)."""
-    if use_kernel and vecs.ndim == 2 and vecs.shape[1] and compiled(vecs) and (out is None or compiled(out)):
-        if out is None:
-            out = np.empty_like(vecs)
-        if out.shape == vecs.shape:
-            KERNELS.unit_rows(vecs, vecs.shape[0], vecs.shape[1], out)
-            return out
+    if use_kernel and vecs.ndim == 2 and vecs.shape[1] and compiled(vecs) \
+            and (out is None or compiled(out) and out.shape == vecs.shape):
+        out = np.empty_like(vecs) if out is None else out
+        KERNELS.unit_rows(vecs, vecs.shape[0], vecs.shape[1], out)
+        return out
     norms = np.sqrt(np.add.reduce(vecs * vecs, axis=1, keepdims=True))  # numpy.linalg.norm's own sum
     norms[norms == 0] = 1.0
     return np.divide(vecs, norms, out=out)
