@@ -75,12 +75,16 @@ def type_key(a: int, b: int) -> str:
     return f"t{a}-{b}"
 
 
-_QUOTE = re.compile(r"[“”「」『』\"]|(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")
+_QUOTE = re.compile(r"[“”「」『』\"]")
+_QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")  # not inside a word
 
 
 def _quotes(text: str) -> int:
     """Quotation marks in a sentence (apostrophes inside words are not quotes)."""
-    return len(_QUOTE.findall(text))
+    n = len(_QUOTE.findall(text))
+    if "'" in text or "‘" in text or "’" in text:  # (the slower pattern only where it can match)
+        n += len(_QUOTE_APOSTROPHE.findall(text))
+    return n
 
 
 class Side:
@@ -212,6 +216,14 @@ def document_signals(zh_texts, en_texts, opt: AlignOptions) -> Signals:
 
 
 ROW_BLOCK = 32  # Chinese starts per block of span similarities
+
+
+def _weakest(flat: np.ndarray, at: np.ndarray, k: int, step: int, out: np.ndarray) -> None:
+    """``out`` = the least of ``flat`` at ``at``, ``at + step``, … (``k`` places): a bead's weakest
+    member, from a block's flat products."""
+    np.take(flat, at, out=out)
+    for t in range(1, k):
+        np.minimum(out, flat.take(at + t * step), out=out)
 
 
 class BeadScorer:
@@ -369,13 +381,15 @@ class BeadScorer:
             p0, p1, s0, s1 = int(p[0]), int(p[-1]) + 1, int(s.min()), int(s.max()) + 1
             zs = self.z.span_block(p0, p1, a)
             es = self.e.span_block(s0, s1, b)
-            cos[lo:hi] = (zs @ es.T)[p - p0, s - s0]
+            at = (p - p0) * (s1 - s0) + (s - s0)  # the beads' places in a block's flat products
+            cos[lo:hi] = (zs @ es.T).ravel().take(at)
             if b > 1:  # the weakest English member against the whole Chinese side
-                g = zs @ self.e.vecs[s0:s1 + b - 1].T
-                weak_e[lo:hi] = np.min([g[p - p0, s + t - s0] for t in range(b)], axis=0)
+                g = (zs @ self.e.vecs[s0:s1 + b - 1].T).ravel()
+                at = (p - p0) * (s1 + b - 1 - s0) + (s - s0)
+                _weakest(g, at, b, 1, weak_e[lo:hi])
             if a > 1:  # the weakest Chinese member against each candidate English side
-                g = self.z.vecs[p0:p1 + a - 1] @ es.T
-                weak_z[lo:hi] = np.min([g[p + q - p0, s - s0] for q in range(a)], axis=0)
+                g = (self.z.vecs[p0:p1 + a - 1] @ es.T).ravel()
+                _weakest(g, (p - p0) * (s1 - s0) + (s - s0), a, s1 - s0, weak_z[lo:hi])
             lo = hi
         if order is not None:
             back = np.empty_like(order)
