@@ -24,10 +24,17 @@ any embedding-based aligner pays at least; the copies of ``mac-dev x4`` are embe
 the wall times, their ratio, the command's stages (read+split, embed: the encoder's calls;
 compose: the runs of sentences composed from their sentences' parts, one pass of the encoder's
 head; align: everything else of the aligner; moves: the search over English
-orders, its own encoder calls excluded; calibrate; write), sentences per second and peak RSS.
+orders, its own encoder calls excluded; calibrate; write), sentences per second and peak RSS
+(the larger of the process's own peak and its tree's, the process and the child that builds the
+signals beside the encoder, sampled every 20 ms).
 The stage times come from timing wrappers this script puts around the package's functions in
 the child process; the package itself has no timing code. Rows that need ``../shared`` are
 skipped when it is absent.
+
+The measured package's bytecode is compiled first (``compileall``), as ``pip install`` compiles an
+installed package's and any start writes an editable one's, unless ``PYTHONDONTWRITEBYTECODE`` is
+set (this project's machines set it; without bytecode each start compiles the package: 0.05 s of
+the sample's cold run).
 """
 
 from __future__ import annotations
@@ -107,15 +114,43 @@ BERTALIGN_WINDOWS = 4  # Bertalign's max_align=5 embeds every window of 1..4 sen
 CODE = ROOT  # the package measured (--code)
 
 
-def _run(code: str, arg) -> tuple[float, str]:
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and its children (pages they share counted in each: an upper
+    bound), from /proc; 0 where it cannot be read."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
+            for task in os.listdir(f"/proc/{p}/task"):
+                todo += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def _run(code: str, arg) -> tuple[float, str, float]:
+    """A cold process: (wall seconds, its standard output, the peak MB of it and its children
+    together, sampled every 20 ms)."""
     env = dict(os.environ, PYTHONPATH=str(CODE))
-    t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, json.dumps(arg)], capture_output=True, text=True, cwd=CODE,
-                         env=env)
-    wall = time.perf_counter() - t
-    if out.returncode:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
-    return wall, out.stdout
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(arg)], stdout=out, stderr=err, text=True,
+                                cwd=CODE, env=env)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.02)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode:
+        raise RuntimeError(stderr.strip().splitlines()[-1] if stderr.strip() else "failed")
+    return wall, stdout, peak / 2**20
 
 
 def _mac_files(tmp: Path, copies: int) -> tuple[Path, Path, int]:
@@ -150,14 +185,15 @@ def measure(name, files, sentences, presplit, repeat, out_dir, bertalign=False):
     bert = _run(EMBED, {"files": paths, "windows": BERTALIGN_WINDOWS})[0] if bertalign else None
     for _ in range(repeat):
         if files[1] is not None:
-            w, _ = _run(EMBED, {"files": paths, "windows": 1})
+            w = _run(EMBED, {"files": paths, "windows": 1})[0]
             embeds.append(w)
         args = paths + ["-o", str(out_dir), "--format", "jsonl", "--force"]
         if presplit:
             args.append("--presplit")
-        w, out = _run(CHILD, args)
+        w, out, tree_mb = _run(CHILD, args)
         aligns.append(w)
         stages.append(json.loads(out.split("STAGES ", 1)[1]))
+        stages[-1]["peak_mb"] = max(stages[-1]["peak_mb"], tree_mb)  # (with the signals' process)
     med = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in stages[0]}
     emb = statistics.median(embeds) if embeds else None
     wall = statistics.median(aligns)
@@ -183,6 +219,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     global CODE
     CODE = args.code.resolve()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(CODE / "align")], check=True,
+                   stdout=subprocess.DEVNULL)  # (as an install has it)
     rows = []
     with tempfile.TemporaryDirectory(prefix="speed-") as t:
         tmp = Path(t)
