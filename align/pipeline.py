@@ -1,7 +1,8 @@
 """The document pipeline, top to bottom: one prepared ``Document`` in, its ``Alignment`` out.
 
-    embed → mark lone paragraphs → align (or search English orders) → verify lone
-          → rescue → reattach → detach → mark the order (moved, jump) → calibrate
+    embed (the dictionary signals built beside it) → mark lone paragraphs
+          → align (or search English orders) → verify lone → rescue → reattach → detach
+          → mark the order (moved, jump) → calibrate
 
 Each step is one call into ``align.core``; every setting comes from ``AlignOptions``
 (``monotonic`` switches the moves off: the search over English orders and the rescue of
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .core import lone, moves
+from .core import background, lone, moves
 from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import CachedEncoder, Encoder, load_encoder
+from .core.features import document_signals
 from .core.options import AlignOptions
 from .core.similarity import Candidates
 from .core.vectors import centred, neighbours, one_blas_thread
@@ -36,11 +38,16 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     if not isinstance(enc, CachedEncoder):  # the move search's runs ask for the same spans again
         enc = CachedEncoder(enc)
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
-    vecs = enc.encode(zh + en, progress=progress)
+    pair = bool(zh and en)
+    # the texts' dictionary and anchor signals: built in a second process while the encoder runs
+    beside = opt.background and pair and not enc.holds(zh + en)
+    with background.start(document_signals, zh, en, opt, fork=beside) as job:
+        vecs = enc.encode(zh + en, progress=progress)
+        signals = job.result() if pair else None
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
     with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
         zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
-        if not zh or not en:  # nothing can pair
+        if not pair:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
             cands = None if opt.monotonic else Candidates(len(zh), len(en), opt.moves)  # same pass
@@ -48,7 +55,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             near = neighbours(zc, ec, opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
             evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
-            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near, (zc, ec))
+            orders = moves.Orders(zh, en, enc, opt, zv, ev, zp, ep, lone_zh, lone_en, near, (zc, ec), signals)
             if opt.monotonic:
                 orders.try_order(None)
             else:

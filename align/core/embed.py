@@ -358,6 +358,10 @@ class CachedEncoder:
     def _missing(self, texts) -> list[str]:
         return [t for t in dict.fromkeys(texts) if t not in self.texts]
 
+    def holds(self, texts) -> bool:
+        """Whether every one of ``texts`` is embedded already (``encode`` will not run the encoder)."""
+        return all(t in self.texts for t in texts)
+
     def prime(self, texts, progress: Callable[[int], None] | None = None) -> None:
         todo = sorted(self._missing(texts), key=len, reverse=True)
         if todo:

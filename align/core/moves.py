@@ -280,7 +280,10 @@ class Orders:
     best-scoring run; bead ids are always the real English positions."""
 
     def __init__(self, zh_texts, en_texts, encoder: Encoder, options: AlignOptions, zh_vecs, en_vecs,
-                 zh_paras, en_paras, lone_zh=(), lone_en=(), near: Neighbours | None = None, centred_vecs=None):
+                 zh_paras, en_paras, lone_zh=(), lone_en=(), near: Neighbours | None = None, centred_vecs=None,
+                 signals: Signals | None = None):
+        """``signals``: the document's ``features.document_signals``, if already built (else the
+        first run builds them)."""
         self.zh, self.en, self.encoder, self.options = zh_texts, en_texts, encoder, options
         self.near = near
         self.zh_vecs, self.en_vecs, self.zh_paras, self.en_paras = zh_vecs, en_vecs, zh_paras, en_paras
@@ -292,7 +295,7 @@ class Orders:
         self.pieces = None
         self.realign = None
         self.tried: set = set()
-        self.signals: Signals | None = None  # the dictionary and anchor signals, built by the first run
+        self.signals = signals  # the dictionary and anchor signals
         self.known: tuple | None = None  # (lone sentences, bead scores) of the run against the real order
 
     def _signals(self, pieces, order) -> Signals:

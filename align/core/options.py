@@ -75,5 +75,6 @@ class AlignOptions:
     refine_margin: float = 0.15  # spans="refine": embed multi-sentence candidates within this of the best
     monotonic: bool = False  # both texts run in the same order: no search over English orders
     budget: int = 20000  # sentences × aligner runs: a document of n + m sentences gets budget / (n + m) runs
+    background: bool = True  # build the dictionary and anchor signals in a second process while the encoder runs
     moves: MoveOptions = field(default_factory=MoveOptions)
     lone: LoneOptions = field(default_factory=LoneOptions)
