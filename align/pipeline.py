@@ -18,7 +18,7 @@ from .core import background, lone, moves
 from .core.aligner import align
 from .core.calibrate import calibrate_beads
 from .core.embed import CachedEncoder, Encoder, load_encoder
-from .core.features import document_signals
+from .core.features import document_signals, signals_beside
 from .core.options import AlignOptions
 from .core.similarity import Candidates
 from .core.vectors import centred, neighbours, one_blas_thread
@@ -40,7 +40,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
     pair = bool(zh and en)
     # the texts' dictionary and anchor signals: built in a second process while the encoder runs
-    beside = opt.background and pair and not enc.holds(zh + en)
+    beside = signals_beside(zh, en, opt) and not enc.holds(zh + en)  # (all embedded already: nothing to overlap)
     with background.start(document_signals, zh, en, opt, fork=beside) as job:
         vecs = enc.encode(zh + en, progress=progress)
         signals = job.result() if pair else None

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from align.core import background
-from align.core.features import document_signals
+from align.core.features import SIGNALS_BESIDE_MIN, document_signals, signals_beside
 from align.core.options import AlignOptions
 from align.io.document import load_document
+from align.model import Document
 from align.pipeline import align_document
 from conftest import FakeEncoder
 
@@ -93,6 +94,15 @@ def test_the_signals_built_in_the_child_are_the_ones_built_here():
 
 
 def test_an_alignment_is_the_same_with_its_signals_built_beside_the_encoder():
-    doc = load_document("data/sample-press.txt")
+    sample = load_document("data/sample-press.txt")
+    doc = Document("twelve", zh=sample.zh * 12, en=sample.en * 12)  # (240 sentences)
+    zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+    assert signals_beside(zh, en, AlignOptions()) and not signals_beside(zh, en, AlignOptions(background=False))
     runs = [align_document(doc, AlignOptions(background=flag), FakeEncoder()) for flag in (True, False)]
     assert [(b.zh_ids, b.en_ids, b.score) for b in runs[0].beads] == [(b.zh_ids, b.en_ids, b.score) for b in runs[1].beads]
+
+
+def test_a_small_document_builds_its_signals_here():
+    sample = load_document("data/sample-press.txt")
+    zh, en = [s.text for s in sample.zh], [s.text for s in sample.en]
+    assert len(zh) + len(en) < SIGNALS_BESIDE_MIN and not signals_beside(zh, en, AlignOptions())
