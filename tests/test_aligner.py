@@ -171,7 +171,7 @@ def test_refine_embeds_a_shortlist_of_spans_not_the_whole_band():
 def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encoder):
     """The DP scores all beads of a type in one batch (dictionary and anchor bits per sentence pair
     of the band, span similarities in blocks); a scorer without the band's tables, one bead at a
-    time, must give the very same features."""
+    time, must give the very same features; the display scores alone are the same as with them."""
     from pathlib import Path
 
     from align.core.aligner import prepare
@@ -193,6 +193,7 @@ def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encod
         if not len(P):
             continue
         batch, shown = problem.scorer.features(P, a, S, b)
+        np.testing.assert_array_equal(problem.scorer.display(P, a, S, b), shown)  # (the display scores alone)
         for k in range(len(P)):
             one, one_shown = plain.features(int(P[k]), a, np.array([S[k]]), b)
             np.testing.assert_allclose(batch[k], one[0], rtol=0, atol=1e-6)

@@ -87,7 +87,7 @@ class Problem:
             i, j = i + a, j + b
         for (a, b), got in starts.items():
             k, P, S = (np.array(x) for x in zip(*got))
-            display = self.scorer.features(P, a, S, b, exact)[1]
+            display = self.scorer.display(P, a, S, b, exact)
             for t, score in zip(k, display):
                 beads[t].score = float(score)
         return beads

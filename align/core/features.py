@@ -339,7 +339,13 @@ class BeadScorer:
             return self.memo[key]
         return self._features(P, a, starts, b, exact)
 
-    def _features(self, P, a, S, b, exact):
+    def display(self, p, a: int, starts: np.ndarray, b: int, exact: bool = False) -> np.ndarray:
+        """The display scores ``features`` gives these beads, without the other signals."""
+        starts = np.asarray(starts, dtype=np.int64)
+        P = np.broadcast_to(np.asarray(p, dtype=np.int64), starts.shape)
+        return self._features(P, a, starts, b, exact, signals=False)[1]
+
+    def _features(self, P, a, S, b, exact, signals=True):
         f = np.zeros((len(S), len(FEATURES)))
         display = np.zeros(len(S))
         if not len(S):
@@ -351,10 +357,12 @@ class BeadScorer:
             if exact or self.opt.spans == "embed":  # every side its own embedding
                 self.z.need({(p, a) for p in P.tolist()})
                 self.e.need({(s, b) for s in S.tolist()})
-            cos = self._cosines(f, P, a, S, b)
+            cos = self._cosines(f, P, a, S, b, members=signals)
             display = np.clip(cos * lp, 0.0, 1.0)
         else:
             display = np.clip(lp, 0.0, 1.0)
+        if not signals:
+            return f, display
         if self.opt.scorer == "cosine":
             f[:, COL["cos"]] = display if self.z.vecs is not None else lp
             return f, display
@@ -376,12 +384,13 @@ class BeadScorer:
             f[:, COL["para"]] = cross + (ep[S + b - 1] != ep[S]).astype(float)
         return f, display
 
-    def _cosines(self, f, P, a, S, b) -> np.ndarray:
-        """The ``cos``, ``mcos`` and ``memb`` columns; returns the cosines. Similarities come from
-        blocks of span embeddings (``ROW_BLOCK`` Chinese starts × the English starts they meet)."""
+    def _cosines(self, f, P, a, S, b, members: bool = True) -> np.ndarray:
+        """The ``cos``, ``mcos`` and ``memb`` columns (``members`` False: ``cos`` only); returns the
+        cosines. Similarities come from blocks of span embeddings (``ROW_BLOCK`` Chinese starts × the
+        English starts they meet)."""
         cos = np.empty(len(S), dtype=np.float32)
-        weak_e = np.empty(len(S), dtype=np.float32) if b > 1 else None
-        weak_z = np.empty(len(S), dtype=np.float32) if a > 1 else None
+        weak_e = np.empty(len(S), dtype=np.float32) if b > 1 and members else None
+        weak_z = np.empty(len(S), dtype=np.float32) if a > 1 and members else None
         order = None
         if len(P) > 1 and np.any(np.diff(P) < 0):
             order = np.argsort(P, kind="stable")
@@ -395,11 +404,11 @@ class BeadScorer:
             es = self.e.span_block(s0, s1, b)
             at = (p - p0) * (s1 - s0) + (s - s0)  # the beads' places in a block's flat products
             cos[lo:hi] = (zs @ es.T).ravel().take(at)
-            if b > 1:  # the weakest English member against the whole Chinese side
+            if weak_e is not None:  # the weakest English member against the whole Chinese side
                 g = (zs @ self.e.vecs[s0:s1 + b - 1].T).ravel()
                 at = (p - p0) * (s1 + b - 1 - s0) + (s - s0)
                 _weakest(g, at, b, 1, weak_e[lo:hi])
-            if a > 1:  # the weakest Chinese member against each candidate English side
+            if weak_z is not None:  # the weakest Chinese member against each candidate English side
                 g = (self.z.vecs[p0:p1 + a - 1] @ es.T).ravel()
                 _weakest(g, (p - p0) * (s1 - s0) + (s - s0), a, s1 - s0, weak_z[lo:hi])
             lo = hi
@@ -410,7 +419,7 @@ class BeadScorer:
             weak_e = weak_e[back] if weak_e is not None else None
             weak_z = weak_z[back] if weak_z is not None else None
         f[:, COL["cos"]] = cos
-        if a > 1 or b > 1:
+        if members and (a > 1 or b > 1):
             f[:, COL["mcos"]] = cos
             if b > 1:
                 f[:, COL["memb"]] += weak_e - cos
