@@ -175,6 +175,38 @@ def test_compiled_run_sums_are_numpys_bit_for_bit():
                                  np.empty((1, 8), dtype=np.float32))
 
 
+def test_compiled_casts_to_and_from_half_precision_are_numpys():
+    """float32 ↔ float16 (vectors.cast, F16C where the CPU has it) and numpy's casts: the same bits
+    for every half, every midpoint between two halves (ties go to the even one), overflow,
+    subnormals and a million random float32 patterns; only signalling NaNs may differ."""
+    halves = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+    h = halves.view(np.float16)
+    keep = ((halves & 0x7c00) != 0x7c00) | ((halves & 0x03ff) == 0) | ((halves & 0x0200) != 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        wide = vectors.cast(h, np.float32)
+        assert wide.view(np.uint32)[keep].tobytes() == h.astype(np.float32).view(np.uint32)[keep].tobytes()
+        for cut in range(1, 8):  # lengths past a multiple of 8: the elements after the vector loop
+            assert vectors.cast(h[:1000 + cut], np.float32).tobytes() == wide[:1000 + cut].tobytes()
+        finite = h[np.isfinite(h)].astype(np.float64)
+        finite = np.unique(finite)
+        mids = ((finite[:-1] + finite[1:]) / 2).astype(np.float32)  # exact in float32
+        rng = np.random.default_rng(8)
+        bits = np.concatenate([rng.integers(0, 1 << 32, 1 << 20, dtype=np.uint64).astype(np.uint32),
+                               np.array([0x7f7fffff, 0x477fefff, 0x477ff000, 0x00000001, 0x33000000,
+                                         0x33000001, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000],
+                                        dtype=np.uint32)])
+        x = np.concatenate([mids, wide[keep & np.isfinite(h)], bits.view(np.float32)])
+        xb = x.view(np.uint32)
+        ok = ((xb & 0x7f800000) != 0x7f800000) | ((xb & 0x007fffff) == 0) | ((xb & 0x00400000) != 0)
+        got = vectors.cast(x, np.float16)
+        assert got.view(np.uint16)[ok].tobytes() == x.astype(np.float16).view(np.uint16)[ok].tobytes()
+        for cut in range(1, 8):
+            assert vectors.cast(x[:8000 + cut], np.float16).tobytes() == got[:8000 + cut].tobytes()
+        into = np.empty(len(x), dtype=np.float16)
+        assert vectors.cast(x[::-1], out=into[::-1]) is not None  # not contiguous: numpy's cast
+        assert into.view(np.uint16)[ok].tobytes() == got.view(np.uint16)[ok].tobytes()
+
+
 def test_compiled_unit_rows_are_numpys_bit_for_bit():
     """Rows at unit length compiled and in numpy (the squares' pairwise sum, as np.add.reduce adds
     a row): every width from 1 to past two of numpy's 128-value blocks, zero rows, in place."""

@@ -906,6 +906,105 @@ done:
     return ret;
 }
 
+/* Casts between float32 and float16 (align.core.vectors.cast), rounding as numpy rounds: to the
+   nearest half, ties to even, too large to infinity (numpy's own loop, one element at a time, took
+   2.9 ns an element). to_half uses the CPU's F16C conversion where it has it (x86 with GCC or
+   Clang) and returns False otherwise, for the caller's numpy cast; from_half uses it too, else the
+   exact table of all 65,536 halves. (They differ from numpy only on signalling NaNs, which F16C
+   makes quiet.) */
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_F16C_PATH 1
+__attribute__((target("avx,f16c"))) static void to_half_f16c(const float *x, uint16_t *out, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) out[i] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+__attribute__((target("avx,f16c"))) static void from_half_f16c(const uint16_t *h, float *out, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    for (; i < n; i++) out[i] = _cvtsh_ss(h[i]);
+}
+#endif
+
+static int has_f16c(void) {
+#ifdef HAVE_F16C_PATH
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+/* to_half(x, n, out): x float32 (n) as float16 into out (n); True, or False where it cannot. */
+static PyObject *to_half(PyObject *self, PyObject *args) {
+    Py_buffer bx, bo;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y*nw*", &bx, &n, &bo)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 0 || check(&bx, n, 4, "x") || check(&bo, n, 2, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "to_half: bad sizes");
+        goto done;
+    }
+    ret = Py_False;
+#ifdef HAVE_F16C_PATH
+    if (has_f16c()) {
+        const float *x = bx.buf;
+        uint16_t *out = bo.buf;
+        Py_BEGIN_ALLOW_THREADS
+        to_half_f16c(x, out, n);
+        Py_END_ALLOW_THREADS
+        ret = Py_True;
+    }
+#endif
+    Py_INCREF(ret);
+done:
+    PyBuffer_Release(&bx);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
+/* from_half(h, n, out): h float16 (n) as float32 into out (n), exactly. */
+static PyObject *from_half(PyObject *self, PyObject *args) {
+    Py_buffer bh, bo;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y*nw*", &bh, &n, &bo)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 0 || check(&bh, n, 2, "h") || check(&bo, n, 4, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "from_half: bad sizes");
+        goto done;
+    }
+    const uint16_t *h = bh.buf;
+    float *out = bo.buf;
+#ifdef HAVE_F16C_PATH
+    if (has_f16c()) {
+        Py_BEGIN_ALLOW_THREADS
+        from_half_f16c(h, out, n);
+        Py_END_ALLOW_THREADS
+        ret = Py_None;
+        Py_INCREF(ret);
+        goto done;
+    }
+#endif
+    if (half_table() < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *t = HALF_TABLE;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) out[i] = t[h[i]];
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
     {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
@@ -916,6 +1015,8 @@ static PyMethodDef methods[] = {
     {"run_sums", run_sums, METH_VARARGS, "Pooled features of runs of rows, as compose.pooled_runs adds them."},
     {"unit_rows", unit_rows_kernel, METH_VARARGS, "Rows at unit length, as vectors.unit_rows computes them."},
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
+    {"to_half", to_half, METH_VARARGS, "float32 as float16, rounded as numpy rounds (False: no F16C here)."},
+    {"from_half", from_half, METH_VARARGS, "float16 as float32, exactly."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from .vectors import KERNELS, compiled, consecutive, row_sums, unit_rows
+from .vectors import KERNELS, cast, compiled, consecutive, row_sums, unit_rows
 
 
 # The first and last token's features are a small correction to a run's pooled features: kept at half
@@ -130,8 +130,8 @@ class Composer:
         flens = lens.astype(np.float32)
         pooled += flens[:, None] * be.cnn_b
         parts.full[k] = pooled
-        parts.bos[k] = bos + be.cnn_b
-        parts.eos[k] = eos + be.cnn_b
+        cast(bos + be.cnn_b, out=parts.bos[k])
+        cast(eos + be.cnn_b, out=parts.eos[k])
         parts.tokens[k] = flens
         out[k] = self.head(pooled, flens)
 

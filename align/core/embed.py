@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import ModelError
-from .vectors import all_blas_threads, consecutive, unit_rows
+from .vectors import all_blas_threads, cast, consecutive, unit_rows
 
 DEFAULT_MODEL = "use-multilingual"
 
@@ -397,7 +397,7 @@ class CachedEncoder:
             parts = Parts(*self.texts.get(texts[first:last], 1))  # each member sentence once
             with all_blas_threads():  # large products: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.array(block, dtype=np.int64) - first)
-            self.run_rows.add([keys[s] for s in block], vecs.astype(RUN_DTYPE))
+            self.run_rows.add([keys[s] for s in block], cast(vecs, RUN_DTYPE))
         return self.run_rows.ids(keys)
 
     def run_vecs(self, ids: np.ndarray, dtype=np.float32) -> np.ndarray:
@@ -406,7 +406,7 @@ class CachedEncoder:
         if not len(ids):
             return np.zeros((0, 512), dtype=dtype or RUN_DTYPE)
         rows = self.run_rows.take(ids)[0]
-        return rows if dtype is None or rows.dtype == dtype else rows.astype(dtype)
+        return rows if dtype is None or rows.dtype == dtype else cast(rows, dtype)
 
     def forget_runs(self) -> None:
         """Drop the composed runs (the aligner runs that read them are over); they are composed

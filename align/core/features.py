@@ -33,7 +33,7 @@ import numpy as np
 from .signals import PairTable, Signals, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import centre_rows, centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
+from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}
@@ -142,7 +142,7 @@ class Side:
             top = min(hi, len(ids))
             if top > lo:
                 rows = out[:top - lo]
-                rows[:] = self.encoder.run_vecs(ids[lo:top], dtype=None)
+                cast(self.encoder.run_vecs(ids[lo:top], dtype=None), out=rows)
                 if self.mean is not None:
                     centre_rows(rows, self.mean)
             return out
