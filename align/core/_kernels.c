@@ -1,7 +1,8 @@
 /* The compiled passes over a block of similarities (align.core.vectors, align.core.similarity),
    numpy's sums of runs of rows (np.add.reduceat, bit for bit: vectors.row_sums), and three loops
    of the aligner: the DP's forward pass (dp._forward), the move finder's chain of anchors
-   (moves.chain) and the pooled features of composed runs (compose.pooled_runs).
+   (moves.chain) and the pooled features of composed runs (compose.pooled_runs); and casts between
+   float32 and float16 (vectors.cast).
 
    Each pass reads a row-major float32 block once, row by row, and keeps each row's k best in a small
    array (a candidate replaces the worst kept one only when strictly better, so among equal
