@@ -38,11 +38,11 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     if not isinstance(enc, CachedEncoder):  # the move search's runs ask for the same spans again
         enc = CachedEncoder(enc)
     zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
-    pair = bool(zh and en)
+    texts, pair = zh + en, bool(zh and en)
     # the texts' dictionary and anchor signals: built in a second process while the encoder runs
-    beside = signals_beside(zh, en, opt) and not enc.holds(zh + en)  # (all embedded already: nothing to overlap)
+    beside = signals_beside(zh, en, opt) and not enc.holds(texts)  # (all embedded already: nothing to overlap)
     with background.start(document_signals, zh, en, opt, fork=beside) as job:
-        vecs = enc.encode(zh + en, progress=progress)
+        vecs = enc.encode(texts, progress=progress)
         signals = job.result() if pair else None
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
     with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)

@@ -50,12 +50,17 @@ class Pending:
         self._reader = threading.Thread(target=_read_all, args=(fd, self._chunks), daemon=True)
         self._reader.start()
 
+    def _finish(self) -> tuple[bool, bytes]:
+        """Wait for the reader and the child: (whether the child ended well, what it sent)."""
+        self._reader.join()
+        ok = _reap(self._pid) == 0
+        data = b"".join(self._chunks)
+        self._pid, self._reader, self._chunks = None, None, []
+        return ok, data
+
     def result(self):
         if self._pid is not None:
-            self._reader.join()
-            ok = _reap(self._pid) == 0
-            self._pid = None
-            data, self._chunks = b"".join(self._chunks), []
+            ok, data = self._finish()
             if ok and data:
                 try:
                     return pickle.loads(data)
@@ -70,9 +75,7 @@ class Pending:
                 os.kill(self._pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self._reader.join()
-            _reap(self._pid)
-            self._pid, self._chunks = None, []
+            self._finish()
 
     def __enter__(self) -> "Pending":
         return self
