@@ -171,7 +171,8 @@ def test_refine_embeds_a_shortlist_of_spans_not_the_whole_band():
 def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encoder):
     """The DP scores all beads of a type in one batch (dictionary and anchor bits per sentence pair
     of the band, span similarities in blocks); a scorer without the band's tables, one bead at a
-    time, must give the very same features; the display scores alone are the same as with them."""
+    time, must give the very same features, bit for bit (a pair's similarity does not depend on the
+    beads scored with it); the display scores alone are the same as with them."""
     from pathlib import Path
 
     from align.core.aligner import prepare
@@ -196,15 +197,15 @@ def test_bead_features_of_many_beads_at_once_equal_one_bead_at_a_time(fake_encod
         np.testing.assert_array_equal(problem.scorer.display(P, a, S, b), shown)  # (the display scores alone)
         for k in range(len(P)):
             one, one_shown = plain.features(int(P[k]), a, np.array([S[k]]), b)
-            np.testing.assert_allclose(batch[k], one[0], rtol=0, atol=1e-6)
-            np.testing.assert_allclose(shown[k], one_shown[0], rtol=0, atol=1e-6)
+            np.testing.assert_array_equal(batch[k], one[0])
+            np.testing.assert_array_equal(shown[k], one_shown[0])
             checked += 1
     assert checked > 100
 
 
 def test_a_bead_table_of_several_chunks_scores_each_bead_as_it_scores_alone(fake_encoder):
     """The bead table scores a chunk of rows at a time from run embeddings kept for the chunk; every
-    bead, also at the chunks' edges, must score what it scores on its own."""
+    bead, also at the chunks' edges, must score what it scores on its own, bit for bit."""
     from align.core.aligner import prepare
     from align.core.dp import HOLD_ROWS, bead_table
 
@@ -226,7 +227,7 @@ def test_a_bead_table_of_several_chunks_scores_each_bead_as_it_scores_alone(fake
             if table.ok[t][i]:
                 J = np.arange(table.c0[t][i], table.c1[t][i] + 1)
                 alone = sc.scores(np.full(len(J), i - a), a, J - b, b, wv)
-                np.testing.assert_allclose([table.score(t, i, j) for j in J], alone, rtol=0, atol=1e-6)
+                np.testing.assert_array_equal([table.score(t, i, j) for j in J], alone)
                 checked += len(J)
     assert checked > 1000
 

@@ -217,3 +217,27 @@ def test_compiled_unit_rows_are_numpys_bit_for_bit():
         want = vectors.unit_rows(x, use_kernel=False)
         assert vectors.unit_rows(x).tobytes() == want.tobytes()
         assert vectors.unit_rows(x, out=x).tobytes() == want.tobytes()  # in place
+
+
+def test_compiled_pair_dots_are_numpys_bit_for_bit_whatever_else_is_asked():
+    """A bead's similarity is one row pair's sum of products, as numpy adds them: the same bits
+    from the compiled loop and from numpy, for widths with and without a tail of eight, for the
+    weakest of several members (both sides stepping), and whichever pairs come with it."""
+    rng = np.random.default_rng(11)
+    for d in (512, 1, 7, 8, 13, 128, 129, 300, 1000):
+        A = rng.standard_normal((60, d)).astype(np.float32)
+        B = rng.standard_normal((70, d)).astype(np.float32)
+        ia, ib = rng.integers(0, 54, 3000), rng.integers(0, 64, 3000)
+        for k, sa, sb in ((1, 0, 1), (3, 0, 1), (5, 1, 0), (2, 1, 1)):
+            got = vectors.pair_dots(A, B, ia, ib, k, sa, sb)
+            ref = vectors.pair_dots(A, B, ia, ib, k, sa, sb, use_kernel=False)
+            assert got.dtype == np.float32 and np.array_equal(got, ref)
+            if k == 1:
+                assert np.array_equal(got, np.add.reduce(A[ia] * B[ib], axis=1))
+            else:
+                each = [np.add.reduce(A[ia + u * sa] * B[ib + u * sb], axis=1) for u in range(k)]
+                assert np.array_equal(got, np.minimum.reduce(each))
+        alone = vectors.pair_dots(A, B, ia[5:6], ib[5:6])
+        assert alone[0] == vectors.pair_dots(A, B, ia, ib)[5]
+    with pytest.raises(IndexError):
+        vectors.pair_dots(A, B, np.array([58]), np.array([0]), 3, 1, 0)  # rows 58, 59, 60: past the end

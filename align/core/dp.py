@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import NEG, ROW_BLOCK, BeadScorer
+from .features import NEG, BeadScorer
 from .vectors import KERNELS, cumsum0
 
 _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at most this many cells per sentence
@@ -190,15 +190,14 @@ HOLD_ROWS = 1024  # at most this many DP rows a chunk (the run embeddings kept f
 
 def _row_chunks(widths: list[np.ndarray]):
     """Row ranges [r0, r1) of about TABLE_BEADS beads of the widest type and at most ``HOLD_ROWS``,
-    from the first row with beads, in multiples of ``features.ROW_BLOCK`` rows (the scorer's own
-    blocks: the same products as in one call)."""
+    from the first row with beads (a bead's score does not depend on the chunk it is scored in)."""
     width = np.max(widths, axis=0) if widths else np.zeros(0)
     nz = np.flatnonzero(width)
     if not len(nz):
         return
     first, last = int(nz[0]), int(nz[-1]) + 1
     per_row = max(1.0, float(width[first:last].mean()))
-    step = ROW_BLOCK * max(1, min(int(TABLE_BEADS / per_row), HOLD_ROWS) // ROW_BLOCK)
+    step = max(1, min(int(TABLE_BEADS / per_row), HOLD_ROWS))
     for r0 in range(first, last, step):
         yield r0, min(last, r0 + step)
 

@@ -33,7 +33,7 @@ import numpy as np
 from .signals import PairTable, Signals, pair_windows, popcount
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, top_k, unit_rows
+from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, pair_dots, top_k, unit_rows
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}
@@ -174,11 +174,36 @@ class Side:
         self._held = {}  # the old rows go first: never two chunks' at once
         self._held = {a: (lo, self.span_block(lo, hi, a)) for a in lengths if a > 1 and hi > lo}
 
+    def span_at(self, starts: np.ndarray, a: int):
+        """The embeddings of the runs [s, s+a) for these starts as (rows, where each start's is in
+        them), the same rows ``span_block`` gives: read from what the side holds or gathered from
+        the composed runs; None where they are summed or embedded (``span_block`` by ranges)."""
+        if a == 1:
+            return self.vecs, starts
+        held = self._held.get(a)
+        if held is not None and held[0] <= int(starts.min()) and int(starts.max()) < held[0] + len(held[1]):
+            return held[1], starts - held[0]
+        if self._composed is None or self.cache:
+            return None
+        ids = self._composed.get(a)
+        if ids is None:
+            ids = self._composed[a] = self.encoder.run_ids(self.texts, a)
+        rows = self.encoder.run_vecs(ids[starts])
+        if self.mean is not None:
+            centre_rows(rows if rows.flags.writeable else (rows := rows.copy()), self.mean)
+        return rows, np.arange(len(starts))
+
+    def holds(self, lo: int, hi: int, a: int) -> bool:
+        """Whether ``span_block(lo, hi, a)`` is read from what the side holds (``hold``, or single
+        sentences), not composed or summed."""
+        held = self._held.get(a)
+        return a == 1 or held is not None and held[0] <= lo and hi <= held[0] + len(held[1])
+
     def span_block(self, lo: int, hi: int, a: int) -> np.ndarray:
         """Embeddings of the runs [s, s+a) for lo <= s < hi: summed sentence embeddings, or the run's
         own embedding where it has one (``need``). Read-only where ``hold`` keeps them."""
         held = self._held.get(a)
-        if held is not None and held[0] <= lo and hi <= held[0] + len(held[1]):
+        if a > 1 and self.holds(lo, hi, a):
             return held[1][lo - held[0]:hi - held[0]]
         out = self.summed(lo, hi, a)
         if a == 1 or not self.cache:
@@ -228,14 +253,6 @@ def signals_beside(zh_texts, en_texts, opt: AlignOptions) -> bool:
 
 
 ROW_BLOCK = 32  # Chinese starts per block of span similarities
-
-
-def _weakest(flat: np.ndarray, at: np.ndarray, k: int, step: int, out: np.ndarray) -> None:
-    """``out`` = the least of ``flat`` at ``at``, ``at + step``, … (``k`` places): a bead's weakest
-    member, from a block's flat products."""
-    np.take(flat, at, out=out)
-    for t in range(1, k):
-        np.minimum(out, flat.take(at + t * step), out=out)
 
 
 class BeadScorer:
@@ -386,38 +403,27 @@ class BeadScorer:
 
     def _cosines(self, f, P, a, S, b, members: bool = True) -> np.ndarray:
         """The ``cos``, ``mcos`` and ``memb`` columns (``members`` False: ``cos`` only); returns the
-        cosines. Similarities come from blocks of span embeddings (``ROW_BLOCK`` Chinese starts × the
-        English starts they meet)."""
-        cos = np.empty(len(S), dtype=np.float32)
-        weak_e = np.empty(len(S), dtype=np.float32) if b > 1 and members else None
-        weak_z = np.empty(len(S), dtype=np.float32) if a > 1 and members else None
-        order = None
-        if len(P) > 1 and np.any(np.diff(P) < 0):
+        cosines, each one row pair's ``pair_dots``. The span embeddings come from ``Side.span_at``
+        where it has them, else in blocks of ``ROW_BLOCK`` Chinese starts and the English starts
+        they meet (summed or embedded once a block)."""
+        got_z, got_e = self.z.span_at(P, a), self.e.span_at(S, b)
+        if got_z is not None and got_e is not None:
+            cos, weak_e, weak_z = self._dots(*got_z, *got_e, P, a, S, b, members)
+        else:
             order = np.argsort(P, kind="stable")
             P, S = P[order], S[order]
-        lo = 0
-        while lo < len(P):
-            hi = int(np.searchsorted(P, P[lo] + ROW_BLOCK, side="left"))
-            p, s = P[lo:hi], S[lo:hi]
-            p0, p1, s0, s1 = int(p[0]), int(p[-1]) + 1, int(s.min()), int(s.max()) + 1
-            zs = self.z.span_block(p0, p1, a)
-            es = self.e.span_block(s0, s1, b)
-            at = (p - p0) * (s1 - s0) + (s - s0)  # the beads' places in a block's flat products
-            cos[lo:hi] = (zs @ es.T).ravel().take(at)
-            if weak_e is not None:  # the weakest English member against the whole Chinese side
-                g = (zs @ self.e.vecs[s0:s1 + b - 1].T).ravel()
-                at = (p - p0) * (s1 + b - 1 - s0) + (s - s0)
-                _weakest(g, at, b, 1, weak_e[lo:hi])
-            if weak_z is not None:  # the weakest Chinese member against each candidate English side
-                g = (self.z.vecs[p0:p1 + a - 1] @ es.T).ravel()
-                _weakest(g, (p - p0) * (s1 - s0) + (s - s0), a, s1 - s0, weak_z[lo:hi])
-            lo = hi
-        if order is not None:
+            parts, lo = [], 0
+            while lo < len(P):
+                hi = int(np.searchsorted(P, P[lo] + ROW_BLOCK, side="left"))
+                p, s = P[lo:hi], S[lo:hi]
+                p0, s0 = int(p[0]), int(s.min())
+                zs = self.z.span_block(p0, int(p[-1]) + 1, a)
+                es = self.e.span_block(s0, int(s.max()) + 1, b)
+                parts.append(self._dots(zs, p - p0, es, s - s0, p, a, s, b, members))
+                lo = hi
             back = np.empty_like(order)
             back[order] = np.arange(len(order))
-            cos = cos[back]
-            weak_e = weak_e[back] if weak_e is not None else None
-            weak_z = weak_z[back] if weak_z is not None else None
+            cos, weak_e, weak_z = (np.concatenate(x)[back] if x[0] is not None else None for x in zip(*parts))
         f[:, COL["cos"]] = cos
         if members and (a > 1 or b > 1):
             f[:, COL["mcos"]] = cos
@@ -426,6 +432,15 @@ class BeadScorer:
             if a > 1:
                 f[:, COL["memb"]] += weak_z - cos
         return cos
+
+    def _dots(self, zs, iz, es, ie, P, a, S, b, members):
+        """Beads' cosines (Chinese run rows ``zs[iz]`` against English ``es[ie]``) and, with
+        ``members``, their weakest members: the weakest English sentence against the whole
+        Chinese side (b > 1), the weakest Chinese sentence against the whole English side (a > 1)."""
+        cos = pair_dots(zs, es, iz, ie)
+        weak_e = pair_dots(zs, self.e.vecs, iz, S, b, 0, 1) if b > 1 and members else None
+        weak_z = pair_dots(self.z.vecs, es, P, ie, a, 1, 0) if a > 1 and members else None
+        return cos, weak_e, weak_z
 
     def _pair_masks(self, kind: int, Q, K):
         return self.pairs.get(kind, Q, K)

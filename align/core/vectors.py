@@ -206,6 +206,31 @@ def row_sums(x: np.ndarray, starts: np.ndarray, use_kernel: bool = True) -> np.n
     return np.add.reduceat(x, starts, axis=0)
 
 
+PAIR_ROWS = 4096  # row pairs multiplied at a time by pair_dots' numpy code (memory: two rows each)
+
+
+def pair_dots(A: np.ndarray, B: np.ndarray, ia: np.ndarray, ib: np.ndarray, k: int = 1,
+              step_a: int = 0, step_b: int = 1, use_kernel: bool = True) -> np.ndarray:
+    """For each t the dot product of rows ``ia[t]`` of A and ``ib[t]`` of B (float32), or with
+    ``k`` > 1 the least of those of rows ``ia[t] + u * step_a`` and ``ib[t] + u * step_b`` for
+    u < k (a bead's weakest member). Each product is ``np.add.reduce(a * b)``, whatever else is
+    asked with it: a pair's value never depends on the block it comes in (a matrix product's does).
+    Compiled where it can be (``compiled``; ``use_kernel`` False: numpy, the same bits)."""
+    ia = np.ascontiguousarray(ia, dtype=np.int64)
+    ib = np.ascontiguousarray(ib, dtype=np.int64)
+    out = np.empty(len(ia), dtype=np.float32)
+    if use_kernel and compiled(A, B) and A.ndim == 2 and B.ndim == 2 and A.shape[1] == B.shape[1] > 0:
+        KERNELS.pair_dots(A, len(A), B, len(B), A.shape[1], ia, ib, len(ia), k, step_a, step_b, out)
+        return out
+    for lo in range(0, len(ia), PAIR_ROWS):
+        x, y = ia[lo:lo + PAIR_ROWS], ib[lo:lo + PAIR_ROWS]
+        got = out[lo:lo + PAIR_ROWS]
+        np.add.reduce(A[x] * B[y], axis=1, out=got)
+        for u in range(1, k):
+            np.minimum(got, np.add.reduce(A[x + u * step_a] * B[y + u * step_b], axis=1), out=got)
+    return out
+
+
 def column_best(sim: np.ndarray, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Each column's largest value of a block (at least one row) and the first row holding it
     (``sim.max(axis=0)``, ``sim.argmax(axis=0)``); compiled where it can be (``block_top_k``)."""
