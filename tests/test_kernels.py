@@ -241,3 +241,50 @@ def test_compiled_pair_dots_are_numpys_bit_for_bit_whatever_else_is_asked():
         assert alone[0] == vectors.pair_dots(A, B, ia, ib)[5]
     with pytest.raises(IndexError):
         vectors.pair_dots(A, B, np.array([58]), np.array([0]), 3, 1, 0)  # rows 58, 59, 60: past the end
+
+
+def test_compiled_pair_counts_are_the_numpy_counts_inside_and_outside_the_band():
+    """The dictionary and anchor hits of a bead come from the band's table of pair masks: the
+    compiled count of every bead type equals numpy's, for beads in the band and for beads with a
+    pair outside it (answered on demand)."""
+    from pathlib import Path
+
+    from align.core.signals import PairTable, Signals
+    from align.io.document import document_from_text
+
+    doc = document_from_text((Path(__file__).resolve().parents[1] / "data" / "sample-press.txt").read_text("utf-8"))
+    zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+    sig = Signals.build(zh, en, True, True)
+    n, m = len(zh), len(en)
+    lo = np.maximum(np.arange(n) - 3, 0)
+    hi = np.minimum(np.arange(n) + 6, m - 1)
+    table = PairTable([sig.lexicon.term_bits, sig.lexicon.word_bits, sig.anchors.bits], [False, True, False], lo, hi)
+    rng = np.random.default_rng(4)
+    hit_any = outside = 0
+    for a, b in ((1, 1), (1, 3), (2, 1), (2, 2), (3, 2), (1, 6)):
+        P = rng.integers(0, n - a + 1, 200)
+        S = np.clip(P + rng.integers(-4, 6, 200), 0, m - b)
+        inside = np.array([all(lo[q] <= S[t] and S[t] + b - 1 <= hi[q] for q in range(P[t], P[t] + a)) for t in range(200)])
+        outside += int((~inside).sum())
+        for kind, by_english, mask in ((0, True, None), (1, False, None), (2, True, sig.anchors.num_mask)):
+            for pick in (inside, np.ones(200, dtype=bool)):  # in the band; and with pairs outside it
+                got = table.counts(kind, P[pick], a, S[pick], b, by_english, mask)
+                ref = table.counts(kind, P[pick], a, S[pick], b, by_english, mask, use_kernel=False)
+                assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+                hit_any += int(got[0].sum() > 0) + int(got[1].sum() > 0)
+    assert hit_any > 10 and outside > 50
+    # probes of up to 150 items (three 64-bit lanes a pair), random keys
+    from align.core.signals import ItemBits
+    keys = [f"k{j}" for j in range(300)]
+    probes = [[(keys[int(j)],) for j in rng.integers(0, 300, int(rng.integers(0, 150)))] for _ in range(m)]
+    sets = [set(keys[int(j)] for j in rng.integers(0, 300, 60)) for _ in range(n)]
+    wide = PairTable([ItemBits(probes, sets)], [False], lo, hi)
+    assert wide.table[0].shape[1] == 3
+    mask = rng.integers(0, 2**63, (m, 3), dtype=np.int64).astype(np.uint64)
+    for a, b in ((1, 1), (2, 3), (3, 1)):
+        P = rng.integers(0, n - a + 1, 100)
+        S = np.clip(P + rng.integers(-1, 3, 100), 0, m - b)
+        for by_english in (True, False):
+            got = wide.counts(0, P, a, S, b, by_english, mask if by_english else None)
+            ref = wide.counts(0, P, a, S, b, by_english, mask if by_english else None, use_kernel=False)
+            assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1]) and got[0].sum() > 0

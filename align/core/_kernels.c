@@ -1021,6 +1021,83 @@ done:
     return ret;
 }
 
+/* pair_counts(table, lanes, off, lo, hi, nq, P, S, n, a, b, by_english, mask, nmask, hits, masked):
+   for each bead t (Chinese sentences P[t] .. P[t]+a-1, English S[t] .. S[t]+b-1) the bits its
+   sentence pairs share, from the band's table of pair masks (uint64, ``lanes`` a pair; Chinese
+   sentence q's pairs with English lo[q] .. hi[q] start at row off[q]): by_english, for each English
+   sentence the bits of the OR over the Chinese ones, summed (and in ``masked`` those also in
+   mask[k], the English sentence's own mask, when nmask > 0); else for each Chinese sentence the OR
+   over the English ones. Counts go into hits and masked (float64, n). Returns how many beads hold
+   a pair outside the table (then nothing is written: the caller counts them itself). */
+static PyObject *pair_counts(PyObject *self, PyObject *args) {
+    Py_buffer bt, boff, blo, bhi, bP, bS, bm, bh, bk;
+    Py_ssize_t lanes, nq, n, a, b, nmask;
+    int by_english;
+    if (!PyArg_ParseTuple(args, "y*ny*y*y*ny*y*nnnpy*nw*w*", &bt, &lanes, &boff, &blo, &bhi, &nq, &bP, &bS, &n, &a, &b,
+                          &by_english, &bm, &nmask, &bh, &bk))
+        return NULL;
+    PyObject *ret = NULL;
+    if (lanes < 1 || nq < 0 || n < 0 || a < 1 || b < 1 || nmask < 0 || check(&boff, nq, 8, "off") ||
+        check(&blo, nq, 8, "lo") || check(&bhi, nq, 8, "hi") || check(&bP, n, 8, "P") || check(&bS, n, 8, "S") ||
+        check(&bm, nmask * lanes, 8, "mask") || check(&bh, n, 8, "hits") || check(&bk, n, 8, "masked")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "pair_counts: bad sizes");
+        goto done;
+    }
+    const uint64_t *T = bt.buf, *M = bm.buf;
+    const int64_t *off = boff.buf, *lo = blo.buf, *hi = bhi.buf, *P = bP.buf, *S = bS.buf;
+    Py_ssize_t rows = bt.len / (8 * lanes), outside = 0;
+    for (Py_ssize_t t = 0; t < n && !outside; t++)
+        for (Py_ssize_t q = P[t]; q < P[t] + a && !outside; q++) {
+            if (q < 0 || q >= nq || S[t] < lo[q] || S[t] + b - 1 > hi[q] || off[q] + (S[t] + b - 1 - lo[q]) >= rows ||
+                (nmask && (S[t] < 0 || S[t] + b > nmask)))
+                outside++;
+        }
+    if (outside) {
+        ret = PyLong_FromSsize_t(outside);
+        goto done;
+    }
+    double *hits = bh.buf, *masked = bk.buf;
+    uint64_t acc[8];
+    uint64_t *big = lanes > 8 ? malloc(sizeof(uint64_t) * lanes) : NULL;
+    if (lanes > 8 && !big) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint64_t *A = big ? big : acc;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < n; t++) {
+        int64_t h = 0, k = 0;
+        Py_ssize_t outer = by_english ? b : a, inner = by_english ? a : b;
+        for (Py_ssize_t u = 0; u < outer; u++) {
+            for (Py_ssize_t c = 0; c < lanes; c++) A[c] = 0;
+            for (Py_ssize_t v = 0; v < inner; v++) {
+                int64_t q = P[t] + (by_english ? v : u), e = S[t] + (by_english ? u : v);
+                const uint64_t *row = T + (off[q] + e - lo[q]) * lanes;
+                for (Py_ssize_t c = 0; c < lanes; c++) A[c] |= row[c];
+            }
+            for (Py_ssize_t c = 0; c < lanes; c++) h += __builtin_popcountll(A[c]);
+            if (nmask && by_english)
+                for (Py_ssize_t c = 0; c < lanes; c++) k += __builtin_popcountll(A[c] & M[(S[t] + u) * lanes + c]);
+        }
+        hits[t] = (double)h;
+        masked[t] = (double)k;
+    }
+    Py_END_ALLOW_THREADS
+    free(big);
+    ret = PyLong_FromLong(0);
+done:
+    PyBuffer_Release(&bt);
+    PyBuffer_Release(&boff);
+    PyBuffer_Release(&blo);
+    PyBuffer_Release(&bhi);
+    PyBuffer_Release(&bP);
+    PyBuffer_Release(&bS);
+    PyBuffer_Release(&bm);
+    PyBuffer_Release(&bh);
+    PyBuffer_Release(&bk);
+    return ret;
+}
+
 /* Casts between float32 and float16 (align.core.vectors.cast), rounding as numpy rounds: to the
    nearest half, ties to even, too large to infinity (numpy's own loop, one element at a time, took
    2.9 ns an element). to_half uses the CPU's F16C conversion where it has it (x86 with GCC or
@@ -1132,6 +1209,7 @@ static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {"to_half", to_half, METH_VARARGS, "float32 as float16, rounded as numpy rounds (False: no F16C here)."},
     {"pair_dots", pair_dots, METH_VARARGS, "Dot products of row pairs (their least over k steps), as numpy sums them."},
+    {"pair_counts", pair_counts, METH_VARARGS, "Bits beads' sentence pairs share, from a band's table of pair masks."},
     {"from_half", from_half, METH_VARARGS, "float16 as float32, exactly."},
     {NULL, NULL, 0, NULL},
 };

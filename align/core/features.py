@@ -30,7 +30,7 @@ import re
 
 import numpy as np
 
-from .signals import PairTable, Signals, pair_windows, popcount
+from .signals import PairTable, Signals, pair_windows
 from ..model import join_en, join_zh
 from .options import AlignOptions
 from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, pair_dots, top_k, unit_rows
@@ -442,42 +442,28 @@ class BeadScorer:
         weak_z = pair_dots(self.z.vecs, es, P, ie, a, 1, 0) if a > 1 and members else None
         return cos, weak_e, weak_z
 
-    def _pair_masks(self, kind: int, Q, K):
-        return self.pairs.get(kind, Q, K)
-
     def _dictionary_features(self, f, P, a, S, b) -> None:
         if self.pairs is None:  # no band given: every pair on demand
             self.pairs = PairTable(*self._bit_sets(), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         kind = 0
         if self.lexicon is not None:
             lx = self.lexicon
-            hits = np.zeros(len(S))
-            for t in range(b):  # English sentence s+t: its terms that some Chinese sentence of the bead translates
-                acc = self._pair_masks(0, P, S + t)
-                for q in range(1, a):
-                    acc |= self._pair_masks(0, P + q, S + t)
-                hits += popcount(acc).sum(axis=1)
+            # English terms that some Chinese sentence of the bead translates; Chinese words that some
+            # English sentence of the bead covers
+            hits = self.pairs.counts(0, P, a, S, b)[0]
             denom = lx.e_count_cum[S + b] - lx.e_count_cum[S]
             f[:, COL["lex"]] = hits / np.maximum(denom, 1.0)
             words = lx.z_words_cum[P + a] - lx.z_words_cum[P]
-            covered = np.zeros(len(S))
-            for q in range(a):  # Chinese sentence p+q: its words that some English sentence of the bead covers
-                acc = self._pair_masks(1, P + q, S)
-                for t in range(1, b):
-                    acc |= self._pair_masks(1, P + q, S + t)
-                covered += popcount(acc).sum(axis=1)
+            covered = self.pairs.counts(1, P, a, S, b, by_english=False)[0]
             f[:, COL["zlex"]] = np.where(words > 0, covered / np.maximum(words, 1.0), 0.0)
             kind = 2
         if self.anchors is not None:
             an = self.anchors
-            hits = np.zeros(len(S))
+            hits, numbers = self.pairs.counts(kind, P, a, S, b, mask=an.num_mask)
             miss = np.zeros(len(S))
             for t in range(b):
-                acc = self._pair_masks(kind, P, S + t)
-                for q in range(1, a):
-                    acc |= self._pair_masks(kind, P + q, S + t)
-                hits += popcount(acc).sum(axis=1)
-                miss += an.e_nums[S + t] - popcount(acc & an.num_mask[S + t]).sum(axis=1)
+                miss += an.e_nums[S + t]
+            miss -= numbers
             nz = an.run_sizes(a)[P]
             f[:, COL["hit"]] = np.minimum(hits, 3.0)
             f[:, COL["miss"]] = np.minimum(np.maximum(nz - hits, 0.0) + miss, 3.0)

@@ -16,7 +16,7 @@ from itertools import chain, repeat
 import numpy as np
 
 from . import lexical
-from .vectors import cumsum0, sorted_unique
+from .vectors import KERNELS, cumsum0, sorted_unique
 
 
 def popcount(x: np.ndarray) -> np.ndarray:
@@ -216,6 +216,34 @@ class PairTable:
         out[inside] = self.table[kind][self.off[Q[inside]] + K[inside] - self.lo[Q[inside]]]
         out[~inside] = self._direct(kind, Q[~inside], K[~inside])
         return out
+
+    def counts(self, kind: int, P: np.ndarray, a: int, S: np.ndarray, b: int, by_english: bool = True,
+               mask: np.ndarray | None = None, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """For each bead (Chinese P[t] .. P[t]+a-1, English S[t] .. S[t]+b-1): ``by_english``, the
+        bits of each English sentence's OR over the Chinese ones, summed, and those also in the
+        English sentence's row of ``mask``; else each Chinese sentence's OR over the English ones.
+        Compiled where every pair is in the table (``_kernels.pair_counts``, the same counts;
+        ``use_kernel`` False: numpy)."""
+        P = np.ascontiguousarray(P, dtype=np.int64)
+        S = np.ascontiguousarray(S, dtype=np.int64)
+        table = self.table[kind] if len(self.lo) else None
+        if use_kernel and KERNELS is not None and table is not None and table.flags.c_contiguous and len(S):
+            hits, masked = np.empty(len(S)), np.empty(len(S))
+            m = np.ascontiguousarray(mask, dtype=np.uint64) if mask is not None else np.zeros((0, 1), dtype=np.uint64)
+            if KERNELS.pair_counts(table, table.shape[1], self.off, self.lo, self.hi, len(self.lo), P, S, len(S),
+                                   a, b, by_english, m, len(m) if mask is not None else 0, hits, masked) == 0:
+                return hits, masked
+        hits, masked = np.zeros(len(S)), np.zeros(len(S))
+        outer, inner = (b, a) if by_english else (a, b)
+        for u in range(outer):
+            acc = None
+            for v in range(inner):
+                got = self.get(kind, P + v, S + u) if by_english else self.get(kind, P + u, S + v)
+                acc = got if acc is None else acc | got
+            hits += popcount(acc).sum(axis=1)
+            if mask is not None:
+                masked += popcount(acc & mask[S + u]).sum(axis=1)
+        return hits, masked
 
 
 def pair_windows(wins, types, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
