@@ -279,7 +279,7 @@ def test_compiled_pair_counts_are_the_numpy_counts_inside_and_outside_the_band()
     probes = [[(keys[int(j)],) for j in rng.integers(0, 300, int(rng.integers(0, 150)))] for _ in range(m)]
     sets = [set(keys[int(j)] for j in rng.integers(0, 300, 60)) for _ in range(n)]
     wide = PairTable([ItemBits(probes, sets)], [False], lo, hi)
-    assert wide.table[0].shape[1] == 3
+    assert wide.table(0).shape[1] == 3
     mask = rng.integers(0, 2**63, (m, 3), dtype=np.int64).astype(np.uint64)
     for a, b in ((1, 1), (2, 3), (3, 1)):
         P = rng.integers(0, n - a + 1, 100)

@@ -189,17 +189,37 @@ def _union(items, p, a):
 
 
 class PairTable:
-    """Bit masks of the sentence pairs (q, k) that beads in a band can hold, computed once: for each
-    Chinese sentence q the English sentences of a window (``windows``). Pairs outside are computed
-    on demand."""
+    """Bit masks of the sentence pairs (q, k) that beads in a band can hold, computed once (a kind
+    of bits when first asked for): for each Chinese sentence q the English sentences of a window
+    [lo[q], hi[q]] (``pair_windows``). Pairs outside are computed on demand."""
 
     def __init__(self, bits: list[ItemBits], zh_probes: list[bool], lo: np.ndarray, hi: np.ndarray):
         self.bits, self.zh_probes, self.lo, self.hi = bits, zh_probes, lo, hi
         width = np.maximum(hi - lo + 1, 0)
         self.off = cumsum0(width).astype(np.int64)
-        Q = np.repeat(np.arange(len(lo)), width)
-        K = lo[Q] + (np.arange(len(Q)) - self.off[Q])
-        self.table = [self._direct(k, Q, K) for k in range(len(bits))]
+        self._tables: dict[int, np.ndarray] = {}
+
+    def table(self, kind: int) -> np.ndarray:
+        """The masks of every pair in the windows (row off[q] + k - lo[q] for the pair (q, k))."""
+        got = self._tables.get(kind)
+        if got is None:
+            width = np.diff(self.off)
+            Q = np.repeat(np.arange(len(self.lo)), width)
+            K = self.lo[Q] + (np.arange(len(Q)) - self.off[Q])
+            got = self._tables[kind] = self._direct(kind, Q, K)
+        return got
+
+    @classmethod
+    def around(cls, bits: list[ItemBits], zh_probes: list[bool], P: np.ndarray, a: int, S: np.ndarray, b: int):
+        """A table of the pairs these beads hold (each Chinese sentence's window: the English
+        sentences of its beads)."""
+        nq = int(P.max()) + a
+        lo = np.full(nq, np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(nq, -1, dtype=np.int64)
+        for v in range(a):
+            np.minimum.at(lo, P + v, S)
+            np.maximum.at(hi, P + v, S + b - 1)
+        return cls(bits, zh_probes, np.minimum(lo, hi + 1), hi)
 
     def _direct(self, kind, Q, K):
         return self.bits[kind].masks(Q, K) if self.zh_probes[kind] else self.bits[kind].masks(K, Q)
@@ -211,9 +231,9 @@ class PairTable:
         qc = np.minimum(Q, len(self.lo) - 1)
         inside &= (K >= self.lo[qc]) & (K <= self.hi[qc])
         if inside.all():
-            return self.table[kind][self.off[Q] + K - self.lo[Q]]
+            return self.table(kind)[self.off[Q] + K - self.lo[Q]]
         out = np.empty((len(Q), self.bits[kind].lanes), dtype=np.uint64)
-        out[inside] = self.table[kind][self.off[Q[inside]] + K[inside] - self.lo[Q[inside]]]
+        out[inside] = self.table(kind)[self.off[Q[inside]] + K[inside] - self.lo[Q[inside]]]
         out[~inside] = self._direct(kind, Q[~inside], K[~inside])
         return out
 
@@ -226,13 +246,12 @@ class PairTable:
         ``use_kernel`` False: numpy)."""
         P = np.ascontiguousarray(P, dtype=np.int64)
         S = np.ascontiguousarray(S, dtype=np.int64)
-        table = self.table[kind] if len(self.lo) else None
-        if use_kernel and KERNELS is not None and table is not None and table.flags.c_contiguous and len(S):
-            hits, masked = np.empty(len(S)), np.empty(len(S))
-            m = np.ascontiguousarray(mask, dtype=np.uint64) if mask is not None else np.zeros((0, 1), dtype=np.uint64)
-            if KERNELS.pair_counts(table, table.shape[1], self.off, self.lo, self.hi, len(self.lo), P, S, len(S),
-                                   a, b, by_english, m, len(m) if mask is not None else 0, hits, masked) == 0:
-                return hits, masked
+        if use_kernel and KERNELS is not None and len(S):
+            got = self._compiled_counts(kind, P, a, S, b, by_english, mask) if len(self.lo) else None
+            if got is None:  # pairs outside the windows: a table of the beads' own pairs
+                got = PairTable.around(self.bits, self.zh_probes, P, a, S, b)._compiled_counts(kind, P, a, S, b, by_english, mask)
+            if got is not None:
+                return got
         hits, masked = np.zeros(len(S)), np.zeros(len(S))
         outer, inner = (b, a) if by_english else (a, b)
         for u in range(outer):
@@ -244,6 +263,17 @@ class PairTable:
             if mask is not None:
                 masked += popcount(acc & mask[S + u]).sum(axis=1)
         return hits, masked
+
+
+    def _compiled_counts(self, kind, P, a, S, b, by_english, mask):
+        """``counts`` by ``_kernels.pair_counts``; None if a bead holds a pair outside the windows."""
+        table = self.table(kind)
+        hits, masked = np.empty(len(S)), np.empty(len(S))
+        m = np.ascontiguousarray(mask, dtype=np.uint64) if mask is not None else np.zeros((0, 1), dtype=np.uint64)
+        outside = KERNELS.pair_counts(np.ascontiguousarray(table), table.shape[1], self.off, self.lo, self.hi,
+                                      len(self.lo), P, S, len(S), a, b, by_english, m,
+                                      len(m) if mask is not None else 0, hits, masked)
+        return (hits, masked) if outside == 0 else None
 
 
 def pair_windows(wins, types, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
