@@ -288,3 +288,27 @@ def test_compiled_pair_counts_are_the_numpy_counts_inside_and_outside_the_band()
             got = wide.counts(0, P, a, S, b, by_english, mask if by_english else None)
             ref = wide.counts(0, P, a, S, b, by_english, mask if by_english else None, use_kernel=False)
             assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1]) and got[0].sum() > 0
+
+
+def test_compiled_item_masks_are_the_numpy_join_in_any_order():
+    """Which items of a probe sentence the other side's sentence holds: the compiled masks are the
+    numpy join's for random probes of up to three lanes, for pairs in any order, repeated pairs and
+    reordered views (another English order)."""
+    from align.core.signals import ItemBits
+
+    rng = np.random.default_rng(8)
+    keys = [f"k{j}" for j in range(400)]
+    probes = [[tuple(keys[int(j)] for j in rng.integers(0, 400, int(rng.integers(1, 3))))
+               for _ in range(int(rng.integers(0, 170)))] for _ in range(40)]
+    sets = [set(keys[int(j)] for j in rng.integers(0, 400, int(rng.integers(0, 90)))) for _ in range(50)]
+    bits = ItemBits(probes, sets)
+    assert bits.lanes == 3
+    X, Y = rng.integers(0, 40, 3000), rng.integers(0, 50, 3000)
+    got = bits.masks(X, Y)
+    assert np.array_equal(got, bits.masks(X, Y, use_kernel=False)) and got.any()
+    view = bits.reordered(probes=rng.permutation(40), sets=rng.permutation(50))
+    assert np.array_equal(view.masks(X, Y), view.masks(X, Y, use_kernel=False))
+    for t in range(0, 3000, 97):  # each bit: some key of the item is in the set
+        want = [u for u, item in enumerate(probes[X[t]]) if any(k in sets[Y[t]] for k in item)]
+        have = [u for u in range(64 * bits.lanes) if int(got[t, u >> 6]) >> (u & 63) & 1]
+        assert have == want

@@ -1021,6 +1021,63 @@ done:
     return ret;
 }
 
+/* item_masks(start, nstart, key, pos, nentry, codes, ncodes, ns, X, Y, n, lanes, out): signals.ItemBits.masks
+   for the pairs (X[t], Y[t]): bit pos[e] of out[t] (uint64, lanes a pair, zeroed by the caller) for
+   each entry e of probe X[t] (start[X[t]] <= e < start[X[t] + 1]) whose code key[e] * ns + Y[t] is
+   in the sorted codes. */
+static PyObject *item_masks(PyObject *self, PyObject *args) {
+    Py_buffer bst, bkey, bpos, bc, bX, bY, bo;
+    Py_ssize_t nstart, nentry, ncodes, n, lanes;
+    long long ns;
+    if (!PyArg_ParseTuple(args, "y*ny*y*ny*nLy*y*nnw*", &bst, &nstart, &bkey, &bpos, &nentry, &bc, &ncodes, &ns, &bX,
+                          &bY, &n, &lanes, &bo))
+        return NULL;
+    PyObject *ret = NULL;
+    if (nstart < 1 || nentry < 0 || ncodes < 0 || n < 0 || lanes < 1 || check(&bst, nstart, 8, "start") ||
+        check(&bkey, nentry, 8, "key") || check(&bpos, nentry, 8, "pos") || check(&bc, ncodes, 8, "codes") ||
+        check(&bX, n, 8, "X") || check(&bY, n, 8, "Y") || check(&bo, n * lanes, 8, "out")) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "item_masks: bad sizes");
+        goto done;
+    }
+    const int64_t *start = bst.buf, *key = bkey.buf, *pos = bpos.buf, *codes = bc.buf, *X = bX.buf, *Y = bY.buf;
+    for (Py_ssize_t t = 0; t < n; t++)
+        if (X[t] < 0 || X[t] + 1 >= nstart || start[X[t]] < 0 || start[X[t] + 1] > nentry) {
+            PyErr_SetString(PyExc_IndexError, "item_masks: probe out of range");
+            goto done;
+        }
+    for (Py_ssize_t e = 0; e < nentry; e++)
+        if (pos[e] < 0 || pos[e] >= 64 * lanes) {
+            PyErr_SetString(PyExc_IndexError, "item_masks: item past the lanes");
+            goto done;
+        }
+    uint64_t *out = bo.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t t = 0; t < n; t++) {
+        for (int64_t e = start[X[t]]; e < start[X[t] + 1]; e++) {
+            int64_t code = key[e] * ns + Y[t];
+            Py_ssize_t lo = 0, hi = ncodes;  /* the first code >= code */
+            while (lo < hi) {
+                Py_ssize_t mid = lo + (hi - lo) / 2;
+                if (codes[mid] < code) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo < ncodes && codes[lo] == code) out[t * lanes + (pos[e] >> 6)] |= (uint64_t)1 << (pos[e] & 63);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    ret = Py_None;
+    Py_INCREF(ret);
+done:
+    PyBuffer_Release(&bst);
+    PyBuffer_Release(&bkey);
+    PyBuffer_Release(&bpos);
+    PyBuffer_Release(&bc);
+    PyBuffer_Release(&bX);
+    PyBuffer_Release(&bY);
+    PyBuffer_Release(&bo);
+    return ret;
+}
+
 /* pair_counts(table, lanes, off, lo, hi, nq, P, S, n, a, b, by_english, mask, nmask, hits, masked):
    for each bead t (Chinese sentences P[t] .. P[t]+a-1, English S[t] .. S[t]+b-1) the bits its
    sentence pairs share, from the band's table of pair masks (uint64, ``lanes`` a pair; Chinese
@@ -1209,6 +1266,7 @@ static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "The DP's forward pass over a band of bead scores (dp._forward)."},
     {"to_half", to_half, METH_VARARGS, "float32 as float16, rounded as numpy rounds (False: no F16C here)."},
     {"pair_dots", pair_dots, METH_VARARGS, "Dot products of row pairs (their least over k steps), as numpy sums them."},
+    {"item_masks", item_masks, METH_VARARGS, "Which items of a probe a set holds, as bit masks (signals.ItemBits.masks)."},
     {"pair_counts", pair_counts, METH_VARARGS, "Bits beads' sentence pairs share, from a band's table of pair masks."},
     {"from_half", from_half, METH_VARARGS, "float16 as float32, exactly."},
     {NULL, NULL, 0, NULL},

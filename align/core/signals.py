@@ -70,7 +70,9 @@ class ItemBits:
             view.set_at = np.asarray(sets) if self.set_at is None else self.set_at[sets]
         return view
 
-    def masks(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    def masks(self, X: np.ndarray, Y: np.ndarray, use_kernel: bool = True) -> np.ndarray:
+        """The masks of the pairs (X[t], Y[t]): compiled where it can be (``_kernels.item_masks``,
+        the same bits; ``use_kernel`` False: numpy's sorted join)."""
         out = np.zeros((len(X), self.lanes), dtype=np.uint64)
         if not len(X) or not len(self.codes):
             return out
@@ -78,6 +80,12 @@ class ItemBits:
             X = self.probe_at[X]
         if self.set_at is not None:
             Y = self.set_at[Y]
+        if use_kernel and KERNELS is not None:
+            X = np.ascontiguousarray(X, dtype=np.int64)
+            Y = np.ascontiguousarray(Y, dtype=np.int64)
+            KERNELS.item_masks(self.start, len(self.start), self.key, self.pos, len(self.key), self.codes,
+                               len(self.codes), self.ns, X, Y, len(X), self.lanes, out)
+            return out
         cnt = self.start[X + 1] - self.start[X]
         ends = np.cumsum(cnt)
         lo = 0
