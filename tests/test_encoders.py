@@ -274,3 +274,41 @@ def test_a_large_documents_vectors_in_mapped_segments_read_back_as_they_were_enc
     np.testing.assert_array_equal(more[:, 7], np.arange(3000, 5500, dtype=np.float32))
     back = enc.encode([str(k) for k in (4999, 3, 3000)])
     np.testing.assert_array_equal(back[:, 100], [4999.0, 3.0, 3000.0])
+
+
+def test_composed_runs_are_kept_by_their_texts_whatever_the_order_or_repeats():
+    """The move search asks for the runs of another English order: a run of the same texts is the
+    one kept (not composed again), a new run is composed from its own texts' parts, repeated texts
+    included, and texts not embedded yet are embedded first."""
+    from align.core import embed
+    from align.core.compose import Parts
+
+    class Composing:
+        name = "composing"
+        composed: list = []
+
+        def encode_parts(self, texts, progress=None):
+            full = np.array([[float(len(t)), float(t.count("x")), 1.0, 0.0] for t in texts], dtype=np.float32)
+            edge = np.zeros((len(texts), 4), dtype=np.float16)
+            return full, Parts(full, edge, edge.copy(), np.full(len(texts), 3.0, dtype=np.float32))
+
+        def encode(self, texts, progress=None):
+            return self.encode_parts(texts)[0]
+
+        def runs(self, parts, a, starts):
+            self.composed.extend(tuple(parts.full[s:s + a, 0].tolist()) for s in starts)
+            return sum(parts.full[starts + t] for t in range(a))
+
+    base = Composing()
+    enc = embed.CachedEncoder(base)
+    texts = ["x", "yy", "xzx", "wwww", "yy", "x" * 5, "v" * 6, "yy", "xzx"]  # repeats: not kept in order
+    want = {a: np.array([sum(base.encode(texts[s:s + a])) for s in range(len(texts) - a + 1)]) for a in (2, 3, 4)}
+    for a in (2, 3, 4):  # never embedded before
+        np.testing.assert_array_equal(enc.runs(texts, a), want[a])
+    done = len(base.composed)
+    assert done == sum(len(set(tuple(texts[s:s + a]) for s in range(len(texts) - a + 1))) for a in (2, 3, 4))
+    order = [3, 4, 5, 6, 7, 8, 0, 1, 2]  # another order: the runs inside each piece are kept
+    moved = [texts[j] for j in order]
+    got = enc.runs(moved, 2)
+    np.testing.assert_array_equal(got, [sum(base.encode(moved[s:s + 2])) for s in range(len(moved) - 1)])
+    assert len(base.composed) - done == 1  # only the run across the cut, "xzx" + "x", is new

@@ -312,12 +312,17 @@ class _Rows:
 RUN_BLOCK = 2048  # runs composed at a time (memory: their members' parts, 6 KB a member)
 RUN_DTYPE = np.float16  # composed runs are kept at half precision: 460 MB less at 100,000 sentences; the
 # beads on MAC-Dev x1/x4, the sample and zgc are the same (cosines change by about 1e-5)
+PARTS_SPARE = 8  # texts gathered past a block's end for the next run length's block (_block_parts)
 FILL_BLOCK = 16 * USEEncoder.batch_size  # texts encoded with their parts at a time (the same batches)
 
 
-def _run_blocks(starts: list[int], a: int):
+def _run_blocks(starts, a: int):
     """The runs to compose (ascending starts) in blocks of at most ``RUN_BLOCK`` runs whose member
     sentences lie within 2 × ``RUN_BLOCK`` + ``a`` consecutive sentences (memory: their parts)."""
+    if len(starts) and starts[-1] - starts[0] == len(starts) - 1:  # consecutive (the usual case): ranges
+        for lo in range(starts[0], starts[-1] + 1, RUN_BLOCK):
+            yield range(lo, min(lo + RUN_BLOCK, starts[-1] + 1))
+        return
     block: list[int] = []
     for s in starts:
         if block and (len(block) == RUN_BLOCK or s - block[0] >= 2 * RUN_BLOCK):
@@ -343,7 +348,8 @@ class CachedEncoder:
         self.name = getattr(base, "name", "encoder")
         self.composes = hasattr(base, "encode_parts")
         self.texts = _Rows()  # text -> its vector (and parts)
-        self.run_rows = _Rows()  # (texts of a run) -> its composed vector
+        self.run_rows = _Rows()  # (rows of a run's texts, as bytes) -> its composed vector
+        self._parts = None  # (texts, first, end, parts) of the last block gathered (_block_parts)
 
     def _fill(self, todo: list[str], progress) -> None:
         if not self.composes:
@@ -380,25 +386,48 @@ class CachedEncoder:
 
     def run_ids(self, texts: list[str], a: int) -> np.ndarray:
         """Ids (for ``run_vecs``) of the composed embeddings of every run of ``a`` consecutive
-        ``texts`` (``len - a + 1`` of them), composing those not kept yet in blocks of ``RUN_BLOCK``."""
+        ``texts`` (``len - a + 1`` of them), composing those not kept yet in blocks of ``RUN_BLOCK``.
+        Runs are kept by their texts' rows (the bytes of the row ids, a cheap key)."""
         from .compose import Parts
 
-        keys = [tuple(texts[s:s + a]) for s in range(len(texts) - a + 1)]
-        missing: dict[tuple, int] = {}  # run -> where it first starts
+        n = len(texts) - a + 1
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        try:
+            rows = self.texts.ids(texts)
+        except KeyError:  # texts not embedded yet (the pipeline embeds every one first): a block at a time
+            for block in _run_blocks(range(n), a):
+                new = self._missing(texts[block[0]:block[-1] + a])
+                if new:
+                    self._fill(new, None)
+            rows = self.texts.ids(texts)
+        raw, width = rows.tobytes(), 8 * a
+        keys = [raw[k:k + width] for k in range(0, 8 * n, 8)]
+        kept = self.run_rows.index
+        missing: dict[bytes, int] = {}  # run -> where it first starts
         for s, k in enumerate(keys):
-            if k not in missing and k not in self.run_rows:
-                missing[k] = s
+            if k not in kept:
+                missing.setdefault(k, s)
         self.run_rows.reserve(len(missing))
         for block in _run_blocks(list(missing.values()), a):
             first, last = block[0], block[-1] + a
-            new = self._missing(texts[first:last])
-            if new:
-                self._fill(new, None)
-            parts = Parts(*self.texts.get(texts[first:last], 1))  # each member sentence once
+            parts = Parts(*self._block_parts(texts, rows, first, last))  # each member sentence once
             with all_blas_threads():  # large products: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.array(block, dtype=np.int64) - first)
             self.run_rows.add([keys[s] for s in block], cast(vecs, RUN_DTYPE))
         return self.run_rows.ids(keys)
+
+    def _block_parts(self, texts, rows, first: int, last: int):
+        """The parts of texts[first:last] (rows ``rows[first:last]``): views where they are kept in
+        order, else gathered, with those of the next ``PARTS_SPARE`` texts: the next run length's
+        block reads them again (``_parts``, kept until the runs are forgotten)."""
+        got = self._parts
+        if got is not None and got[0] is texts and got[1] <= first and last <= got[2]:
+            return tuple(c[first - got[1]:last - got[1]] for c in got[3])
+        hi = min(len(texts), last + PARTS_SPARE)
+        cols = self.texts.take(rows[first:hi], 1)
+        self._parts = (texts, first, hi, cols)
+        return tuple(c[:last - first] for c in cols)
 
     def run_vecs(self, ids: np.ndarray, dtype=np.float32) -> np.ndarray:
         """The composed runs ``ids`` (``run_ids``) as ``dtype``; None: as kept (``RUN_DTYPE``, possibly
@@ -412,6 +441,7 @@ class CachedEncoder:
         """Drop the composed runs (the aligner runs that read them are over); they are composed
         again if asked for."""
         self.run_rows.clear()
+        self._parts = None
 
     def runs(self, texts: list[str], a: int) -> np.ndarray:
         """Composed embeddings of every run of ``a`` consecutive ``texts`` (``len - a + 1`` rows)."""
@@ -428,3 +458,4 @@ class CachedEncoder:
     def clear(self) -> None:
         self.texts.clear()
         self.run_rows.clear()
+        self._parts = None
