@@ -252,7 +252,7 @@ def signals_beside(zh_texts, en_texts, opt: AlignOptions) -> bool:
     return opt.background and bool(zh_texts and en_texts) and len(zh_texts) + len(en_texts) >= SIGNALS_BESIDE_MIN
 
 
-ROW_BLOCK = 32  # Chinese starts per block of span similarities
+ROW_BLOCK = 32  # Chinese starts per block of summed or embedded span rows (_cosines; composed ones are gathered)
 
 
 class BeadScorer:
