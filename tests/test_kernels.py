@@ -237,6 +237,16 @@ def test_compiled_pair_dots_are_numpys_bit_for_bit_whatever_else_is_asked():
             else:
                 each = [np.add.reduce(A[ia + u * sa] * B[ib + u * sb], axis=1) for u in range(k)]
                 assert np.array_equal(got, np.minimum.reduce(each))
+        # pairs in runs, as a row of the bead table (one side's row fixed, the other's next along):
+        # each run's products once, the least of each window; the same values
+        fixed = np.repeat(rng.integers(0, 55, 40), 12)
+        along = np.tile(np.arange(12), 40) + np.repeat(rng.integers(0, 40, 40), 12)
+        for k in (2, 6):
+            each = [np.add.reduce(A[fixed] * B[along + u], axis=1) for u in range(k)]
+            assert np.array_equal(vectors.pair_dots(A, B, fixed, along, k, 0, 1), np.minimum.reduce(each))
+            each = [np.add.reduce(A[along + u] * B[fixed], axis=1) for u in range(k)]
+            assert np.array_equal(vectors.pair_dots(A, B, along, fixed, k, 1, 0), np.minimum.reduce(each))
+            assert np.array_equal(vectors.pair_dots(A, B, along, fixed, k, 1, 0, use_kernel=False), np.minimum.reduce(each))
         alone = vectors.pair_dots(A, B, ia[5:6], ib[5:6])
         assert alone[0] == vectors.pair_dots(A, B, ia, ib)[5]
     with pytest.raises(IndexError):

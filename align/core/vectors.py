@@ -218,6 +218,10 @@ def pair_dots(A: np.ndarray, B: np.ndarray, ia: np.ndarray, ib: np.ndarray, k: i
     Compiled where it can be (``compiled``; ``use_kernel`` False: numpy, the same bits)."""
     ia = np.ascontiguousarray(ia, dtype=np.int64)
     ib = np.ascontiguousarray(ib, dtype=np.int64)
+    if k > 1 and len(ia) > 1 and (step_a, step_b) in ((0, 1), (1, 0)):
+        got = _sliding_dots(A, B, ia, ib, k, step_b == 1, use_kernel)
+        if got is not None:
+            return got
     out = np.empty(len(ia), dtype=np.float32)
     if use_kernel and compiled(A, B) and A.ndim == 2 and B.ndim == 2 and A.shape[1] == B.shape[1] > 0:
         KERNELS.pair_dots(A, len(A), B, len(B), A.shape[1], ia, ib, len(ia), k, step_a, step_b, out)
@@ -228,6 +232,28 @@ def pair_dots(A: np.ndarray, B: np.ndarray, ia: np.ndarray, ib: np.ndarray, k: i
         np.add.reduce(A[x] * B[y], axis=1, out=got)
         for u in range(1, k):
             np.minimum(got, np.add.reduce(A[x + u * step_a] * B[y + u * step_b], axis=1), out=got)
+    return out
+
+
+def _sliding_dots(A, B, ia, ib, k: int, b_steps: bool, use_kernel: bool):
+    """``pair_dots``' least of k for pairs that come in runs (one side's row the same, the stepping
+    side's next row along, as a row of the bead table): each run's products once, then the least
+    of each window of k (the same values); None where runs are too short to gain."""
+    lead, step = (ia, ib) if b_steps else (ib, ia)
+    first = np.flatnonzero(np.r_[True, (lead[1:] != lead[:-1]) | (step[1:] != step[:-1] + 1)])
+    if 2 * len(first) > len(ia):
+        return None
+    size = np.diff(np.r_[first, len(ia)])
+    width = size + k - 1
+    off = cumsum0(width)[:-1].astype(np.int64)
+    along = np.repeat(step[first] - off, width) + np.arange(int(width.sum()))
+    fixed = np.repeat(lead[first], width)
+    dots = pair_dots(A, B, fixed, along, use_kernel=use_kernel) if b_steps else \
+        pair_dots(A, B, along, fixed, use_kernel=use_kernel)
+    at = np.repeat(off - first, size) + np.arange(len(ia))  # each pair's first product among them
+    out = dots[at]
+    for u in range(1, k):
+        np.minimum(out, dots[at + u], out=out)
     return out
 
 
