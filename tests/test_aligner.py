@@ -325,3 +325,28 @@ def test_chinese_terms_kept_for_the_english_side_are_the_full_terms_it_can_match
     assert "py:beijing" in lexical.zh_terms(zh[0], keep=keep)
     assert {"py:zhongguancun", "py:haidian"} <= lexical.zh_terms(zh[1], keep=keep)
     assert "py:wangyi" not in lexical.zh_terms(zh[1], keep=keep)
+
+
+def test_a_document_signals_reordered_view_scores_beads_as_the_reordered_texts_do(fake_encoder):
+    """The move search aligns against another English order with the document's signals (built once,
+    in the signals process) as a reordered view: every bead feature, lengths and marks included,
+    must be what a scorer that counted the reordered texts itself gives."""
+    from pathlib import Path
+
+    from align.core.features import BeadScorer, document_signals
+    from align.io.document import document_from_text
+
+    doc = document_from_text((Path(__file__).resolve().parents[1] / "data" / "sample-press.txt").read_text("utf-8"))
+    zh, en = [s.text for s in doc.zh], [s.text for s in doc.en]
+    order = list(range(len(en)))[::-1]
+    moved = [en[j] for j in order]
+    opt = AlignOptions(spans="sum")
+    view = BeadScorer(zh, moved, fake_encoder, opt, fake_encoder.encode(zh), fake_encoder.encode(moved),
+                      signals=document_signals(zh, en, opt).reordered(order))
+    own = BeadScorer(zh, moved, fake_encoder, opt, fake_encoder.encode(zh), fake_encoder.encode(moved))
+    assert np.array_equal(view.e.cum, own.e.cum) and np.array_equal(view.e.marks, own.e.marks)
+    assert own.e.marks[-1].sum() > 0  # the sample has marks to count
+    for a, b in ((1, 1), (1, 2), (2, 1), (2, 3)):
+        P = np.arange(0, len(zh) - a + 1)
+        S = np.minimum(P, len(en) - b)
+        np.testing.assert_array_equal(view.features(P, a, S, b)[0], own.features(P, a, S, b)[0])

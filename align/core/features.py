@@ -26,11 +26,10 @@ penalty, clipped to [0, 1].
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
-from .signals import PairTable, Signals, pair_windows
+from .signals import PairTable, Signals, TextStats, pair_windows
 from ..model import join_en, join_zh
 from .options import AlignOptions
 from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, pair_dots, top_k, unit_rows
@@ -75,31 +74,19 @@ def type_key(a: int, b: int) -> str:
     return f"t{a}-{b}"
 
 
-_QUOTE = re.compile(r"[“”「」『』\"]")
-_QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")  # not inside a word
-
-
-def _quotes(text: str) -> int:
-    """Quotation marks in a sentence (apostrophes inside words are not quotes)."""
-    n = len(_QUOTE.findall(text))
-    if "'" in text or "‘" in text or "’" in text:  # (the slower pattern only where it can match)
-        n += len(_QUOTE_APOSTROPHE.findall(text))
-    return n
-
-
 class Side:
     """One language's sentences: lengths, paragraphs, marks, embeddings of runs of sentences,
     and which sentences are known to have no counterpart (``lone``)."""
 
-    def __init__(self, texts, vecs, raw, mean, encoder, joiner, spans, paras=None):
+    def __init__(self, texts, vecs, raw, mean, encoder, joiner, spans, paras=None, stats: TextStats | None = None):
+        """``stats``: ``TextStats`` of these texts, if already counted (the document's ``Signals``)."""
         self.texts, self.vecs, self.raw, self.mean = texts, vecs, raw, mean
         self.encoder, self.joiner, self.spans = encoder, joiner, spans
-        self.cum = cumsum0(np.array([len("".join(t.split())) for t in texts], dtype=float))
+        stats = stats if stats is not None and len(stats.chars) == len(texts) else TextStats.count(texts)
+        self.cum = cumsum0(stats.chars)
         self.cache: dict[tuple[int, int], np.ndarray] = {}
         self._cached: dict[int, tuple] = {}  # the cache by run length, as sorted starts and rows (span_block)
-        marks = np.array([[t.count("?") + t.count("？"), t.count("!") + t.count("！"), _quotes(t)] for t in texts],
-                         dtype=float)
-        self.marks = np.concatenate([np.zeros((1, 3)), np.cumsum(marks, axis=0)])
+        self.marks = np.concatenate([np.zeros((1, 3)), np.cumsum(stats.marks, axis=0)])
         self.paras = np.asarray(paras) if paras is not None and len(paras) == len(texts) else None
         self.lone: np.ndarray | None = None  # mask of sentences with no counterpart (set_lone)
         self.lone_cum: np.ndarray | None = None
@@ -269,8 +256,9 @@ class BeadScorer:
         if zh_vecs is not None and opt.center and n > 1 and m > 1:
             zh_mean, en_mean = mean_row(zh_vecs), mean_row(en_vecs)
             zh_vecs, en_vecs = centred_vecs or (centred(zh_vecs, zh_mean), centred(en_vecs, en_mean))
-        self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras)
-        self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras)
+        signals = signals or document_signals(zh_texts, en_texts, opt)
+        self.z = Side(zh_texts, zh_vecs, raw_z, zh_mean, encoder, join_zh, opt.spans, zh_paras, signals.zh_stats)
+        self.e = Side(en_texts, en_vecs, raw_e, en_mean, encoder, join_en, opt.spans, en_paras, signals.en_stats)
         if zh_vecs is not None and opt.spans == "compose" and getattr(encoder, "composes", False):
             self.z.compose_runs()
             self.e.compose_runs()
@@ -281,7 +269,6 @@ class BeadScorer:
         if not opt.length:
             w["len"] = 0.0
         self.w = w
-        signals = signals or document_signals(zh_texts, en_texts, opt)
         self.lexicon, self.anchors = signals.lexicon, signals.anchors
         self.pairs: PairTable | None = None
         self.hub = None

@@ -10,6 +10,7 @@ and bit counts instead of Python set operations.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from itertools import chain, repeat
 
@@ -170,23 +171,59 @@ class Anchors:
         return got
 
 
+_QUOTE = re.compile(r"[“”「」『』\"]")
+_QUOTE_APOSTROPHE = re.compile(r"(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")  # not inside a word
+
+
+def _quotes(text: str) -> int:
+    """Quotation marks in a sentence (apostrophes inside words are not quotes)."""
+    n = len(_QUOTE.findall(text))
+    if "'" in text or "‘" in text or "’" in text:  # (the slower pattern only where it can match)
+        n += len(_QUOTE_APOSTROPHE.findall(text))
+    return n
+
+
+
+@dataclass
+class TextStats:
+    """Per sentence, what the bead score counts of its text: non-blank characters and its marks
+    (question, exclamation and quotation marks), in the sentences' order."""
+
+    chars: np.ndarray  # (n,) float
+    marks: np.ndarray  # (n, 3) float
+
+    @classmethod
+    def count(cls, texts) -> "TextStats":
+        chars = np.array([len("".join(t.split())) for t in texts], dtype=float)
+        marks = np.array([[t.count("?") + t.count("？"), t.count("!") + t.count("！"), _quotes(t)] for t in texts],
+                         dtype=float).reshape(len(texts), 3)
+        return cls(chars, marks)
+
+    def reordered(self, order: np.ndarray) -> "TextStats":
+        return TextStats(self.chars[order], self.marks[order])
+
+
 @dataclass
 class Signals:
-    """A document's dictionary and anchor signals (each None when off), built once and shared by
-    its aligner runs: a run against another English order takes a ``reordered`` view."""
+    """A document's dictionary and anchor signals (each None when off) and its sentences'
+    ``TextStats``, built once and shared by its aligner runs: a run against another English order
+    takes a ``reordered`` view."""
 
     lexicon: Lexicon | None
     anchors: Anchors | None
+    zh_stats: TextStats | None = None
+    en_stats: TextStats | None = None
 
     @classmethod
     def build(cls, zh_texts, en_texts, lexicon: bool, anchors: bool) -> "Signals":
         return cls(Lexicon(zh_texts, en_texts) if lexicon and lexical.is_chinese(zh_texts) else None,
-                   Anchors(zh_texts, en_texts) if anchors else None)
+                   Anchors(zh_texts, en_texts) if anchors else None, TextStats.count(zh_texts), TextStats.count(en_texts))
 
     def reordered(self, order) -> "Signals":
         order = np.asarray(order, dtype=np.int64)
         return Signals(self.lexicon.reordered(order) if self.lexicon is not None else None,
-                       self.anchors.reordered(order) if self.anchors is not None else None)
+                       self.anchors.reordered(order) if self.anchors is not None else None,
+                       self.zh_stats, self.en_stats.reordered(order) if self.en_stats is not None else None)
 
 
 def _union(items, p, a):
