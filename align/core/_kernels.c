@@ -1078,6 +1078,33 @@ done:
     return ret;
 }
 
+/* pair_counts with one lane a pair (64 bits: the usual case), the OR in a register. */
+static void pair_counts_one_lane(const uint64_t *T, const int64_t *off, const int64_t *lo, const int64_t *P,
+                                 const int64_t *S, Py_ssize_t n, Py_ssize_t a, Py_ssize_t b, int by_english,
+                                 const uint64_t *M, double *hits, double *masked) {
+    for (Py_ssize_t t = 0; t < n; t++) {
+        int64_t h = 0, k = 0;
+        if (by_english) {
+            for (Py_ssize_t u = 0; u < b; u++) {
+                int64_t e = S[t] + u;
+                uint64_t acc = 0;
+                for (int64_t q = P[t]; q < P[t] + a; q++) acc |= T[off[q] + e - lo[q]];
+                h += __builtin_popcountll(acc);
+                if (M) k += __builtin_popcountll(acc & M[e]);
+            }
+        } else {
+            for (int64_t q = P[t]; q < P[t] + a; q++) {
+                const uint64_t *row = T + off[q] + S[t] - lo[q];
+                uint64_t acc = 0;
+                for (Py_ssize_t v = 0; v < b; v++) acc |= row[v];
+                h += __builtin_popcountll(acc);
+            }
+        }
+        hits[t] = (double)h;
+        masked[t] = (double)k;
+    }
+}
+
 /* pair_counts(table, lanes, off, lo, hi, nq, P, S, n, a, b, by_english, mask, nmask, hits, masked):
    for each bead t (Chinese sentences P[t] .. P[t]+a-1, English S[t] .. S[t]+b-1) the bits its
    sentence pairs share, from the band's table of pair masks (uint64, ``lanes`` a pair; Chinese
@@ -1122,6 +1149,9 @@ static PyObject *pair_counts(PyObject *self, PyObject *args) {
     }
     uint64_t *A = big ? big : acc;
     Py_BEGIN_ALLOW_THREADS
+    if (lanes == 1)
+        pair_counts_one_lane(T, off, lo, P, S, n, a, b, by_english, nmask ? M : NULL, hits, masked);
+    else
     for (Py_ssize_t t = 0; t < n; t++) {
         int64_t h = 0, k = 0;
         Py_ssize_t outer = by_english ? b : a, inner = by_english ? a : b;

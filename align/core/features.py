@@ -374,8 +374,9 @@ class BeadScorer:
         if self.lexicon is not None or self.anchors is not None:
             self._dictionary_features(f, P, a, S, b)
         if self.opt.punct:
-            zq = self.z.marks[P + a] - self.z.marks[P]
-            eq = self.e.marks[S + b] - self.e.marks[S]
+            zm, em = self.z.marks, self.e.marks  # (rows by take: twice as fast as indexing)
+            zq = np.take(zm, P + a, axis=0) - np.take(zm, P, axis=0)
+            eq = np.take(em, S + b, axis=0) - np.take(em, S, axis=0)
             diff = np.abs(zq - eq)
             f[:, COL["punct"]] = -diff[:, 0] - diff[:, 1]
             f[:, COL["quote"]] = -np.minimum(diff[:, 2], 4.0)
