@@ -1021,33 +1021,41 @@ done:
     return ret;
 }
 
-/* item_masks(start, nstart, key, pos, nentry, codes, ncodes, ns, X, Y, n, lanes, out): signals.ItemBits.masks
-   for the pairs (X[t], Y[t]): bit pos[e] of out[t] (uint64, lanes a pair, zeroed by the caller) for
-   each entry e of probe X[t] (start[X[t]] <= e < start[X[t] + 1]) whose code key[e] * ns + Y[t] is
-   in the sorted codes. */
+/* item_masks(start, nstart, key, pos, nentry, codes, ncodes, kstart, nkeys, ns, X, Y, n, lanes, out):
+   signals.ItemBits.masks for the pairs (X[t], Y[t]): bit pos[e] of out[t] (uint64, lanes a pair, zeroed
+   by the caller) for each entry e of probe X[t] (start[X[t]] <= e < start[X[t] + 1]) whose code
+   key[e] * ns + Y[t] is in the sorted codes; key k's codes are codes[kstart[k] .. kstart[k + 1]), so
+   the search is within them. */
 static PyObject *item_masks(PyObject *self, PyObject *args) {
-    Py_buffer bst, bkey, bpos, bc, bX, bY, bo;
-    Py_ssize_t nstart, nentry, ncodes, n, lanes;
+    Py_buffer bst, bkey, bpos, bc, bks, bX, bY, bo;
+    Py_ssize_t nstart, nentry, ncodes, nkeys, n, lanes;
     long long ns;
-    if (!PyArg_ParseTuple(args, "y*ny*y*ny*nLy*y*nnw*", &bst, &nstart, &bkey, &bpos, &nentry, &bc, &ncodes, &ns, &bX,
-                          &bY, &n, &lanes, &bo))
+    if (!PyArg_ParseTuple(args, "y*ny*y*ny*ny*nLy*y*nnw*", &bst, &nstart, &bkey, &bpos, &nentry, &bc, &ncodes, &bks,
+                          &nkeys, &ns, &bX, &bY, &n, &lanes, &bo))
         return NULL;
     PyObject *ret = NULL;
-    if (nstart < 1 || nentry < 0 || ncodes < 0 || n < 0 || lanes < 1 || check(&bst, nstart, 8, "start") ||
+    if (nstart < 1 || nentry < 0 || ncodes < 0 || nkeys < 0 || n < 0 || lanes < 1 || check(&bst, nstart, 8, "start") ||
         check(&bkey, nentry, 8, "key") || check(&bpos, nentry, 8, "pos") || check(&bc, ncodes, 8, "codes") ||
-        check(&bX, n, 8, "X") || check(&bY, n, 8, "Y") || check(&bo, n * lanes, 8, "out")) {
+        check(&bks, nkeys + 1, 8, "kstart") || check(&bX, n, 8, "X") || check(&bY, n, 8, "Y") ||
+        check(&bo, n * lanes, 8, "out")) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "item_masks: bad sizes");
         goto done;
     }
-    const int64_t *start = bst.buf, *key = bkey.buf, *pos = bpos.buf, *codes = bc.buf, *X = bX.buf, *Y = bY.buf;
+    const int64_t *start = bst.buf, *key = bkey.buf, *pos = bpos.buf, *codes = bc.buf, *kstart = bks.buf;
+    const int64_t *X = bX.buf, *Y = bY.buf;
     for (Py_ssize_t t = 0; t < n; t++)
         if (X[t] < 0 || X[t] + 1 >= nstart || start[X[t]] < 0 || start[X[t] + 1] > nentry) {
             PyErr_SetString(PyExc_IndexError, "item_masks: probe out of range");
             goto done;
         }
     for (Py_ssize_t e = 0; e < nentry; e++)
-        if (pos[e] < 0 || pos[e] >= 64 * lanes) {
-            PyErr_SetString(PyExc_IndexError, "item_masks: item past the lanes");
+        if (pos[e] < 0 || pos[e] >= 64 * lanes || key[e] < 0 || key[e] >= nkeys) {
+            PyErr_SetString(PyExc_IndexError, "item_masks: item past the lanes or key out of range");
+            goto done;
+        }
+    for (Py_ssize_t k = 0; k < nkeys; k++)
+        if (kstart[k] < 0 || kstart[k] > kstart[k + 1] || kstart[k + 1] > ncodes) {
+            PyErr_SetString(PyExc_ValueError, "item_masks: bad key starts");
             goto done;
         }
     uint64_t *out = bo.buf;
@@ -1055,13 +1063,13 @@ static PyObject *item_masks(PyObject *self, PyObject *args) {
     for (Py_ssize_t t = 0; t < n; t++) {
         for (int64_t e = start[X[t]]; e < start[X[t] + 1]; e++) {
             int64_t code = key[e] * ns + Y[t];
-            Py_ssize_t lo = 0, hi = ncodes;  /* the first code >= code */
+            Py_ssize_t lo = kstart[key[e]], hi = kstart[key[e] + 1];  /* the first code >= code */
             while (lo < hi) {
                 Py_ssize_t mid = lo + (hi - lo) / 2;
                 if (codes[mid] < code) lo = mid + 1;
                 else hi = mid;
             }
-            if (lo < ncodes && codes[lo] == code) out[t * lanes + (pos[e] >> 6)] |= (uint64_t)1 << (pos[e] & 63);
+            if (lo < kstart[key[e] + 1] && codes[lo] == code) out[t * lanes + (pos[e] >> 6)] |= (uint64_t)1 << (pos[e] & 63);
         }
     }
     Py_END_ALLOW_THREADS
@@ -1072,6 +1080,7 @@ done:
     PyBuffer_Release(&bkey);
     PyBuffer_Release(&bpos);
     PyBuffer_Release(&bc);
+    PyBuffer_Release(&bks);
     PyBuffer_Release(&bX);
     PyBuffer_Release(&bY);
     PyBuffer_Release(&bo);

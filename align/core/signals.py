@@ -50,6 +50,8 @@ class ItemBits:
         sx = np.repeat(np.arange(len(sets), dtype=np.int64), [len(keys) for keys in sets])
         self.ns = len(sets) + 1
         self.codes = sorted_unique(sk * self.ns + sx)
+        # key k's codes are codes[key_start[k] .. key_start[k + 1]): the compiled join searches only those
+        self.key_start = np.searchsorted(self.codes, np.arange(len(vocab) + 1, dtype=np.int64) * self.ns).astype(np.int64)
         n_items = np.array([len(items) for items in probes], dtype=np.int64)
         n_keys = np.array([len(keys) for items in probes for keys in items], dtype=np.int64)
         keys = list(chain.from_iterable(chain.from_iterable(probes)))
@@ -85,7 +87,8 @@ class ItemBits:
             X = np.ascontiguousarray(X, dtype=np.int64)
             Y = np.ascontiguousarray(Y, dtype=np.int64)
             KERNELS.item_masks(self.start, len(self.start), self.key, self.pos, len(self.key), self.codes,
-                               len(self.codes), self.ns, X, Y, len(X), self.lanes, out)
+                               len(self.codes), self.key_start, len(self.key_start) - 1, self.ns, X, Y, len(X),
+                               self.lanes, out)
             return out
         cnt = self.start[X + 1] - self.start[X]
         ends = np.cumsum(cnt)
