@@ -45,13 +45,13 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         vecs = enc.encode(texts, progress=progress)
         signals = job.result() if pair else None
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
+    zc, ec = centred(zv), centred(ev)  # made once: every step below reads them
     with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
         zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
         if not pair:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
             cands = None if opt.monotonic else Candidates(len(zh), len(en), opt.moves)  # same pass
-            zc, ec = centred(zv), centred(ev)  # made once: the similarity pass and every aligner run read them
             near = neighbours(zc, ec, opt.top_k + NEAR_SPARE, cands and cands.add)  # the one n × m pass
             evidence = lone.paragraph_evidence(zv, ev, zp, ep, opt.lone, near)
             lone_zh, lone_en = lone.lone_paragraphs(evidence, len(zh), len(en), opt.lone)
@@ -63,13 +63,13 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
             runs_left = opt.budget // (len(zh) + len(en)) - len(orders.tried)
             beads, lone_zh, lone_en = lone.verify_lone(orders.try_lone, orders.local, orders.beads, evidence,
                                                        len(zh), len(en), lone_zh, lone_en, runs_left, opt.lone)
-            del orders, zc, ec  # the aligner runs are over: their scorers and the composed runs they read go
+            del orders  # the aligner runs are over: their scorers and the composed runs they read go
             enc.forget_runs()
             if not opt.monotonic and opt.lone.rescue:
-                beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone, near)
+                beads = lone.rescue(beads, zv, ev, lone_zh, lone_en, opt.lone, near, (zc, ec))
             if opt.lone.reattach:
                 beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
-        beads = lone.detach(beads, zv, ev, zp, ep, opt.lone)
+        beads = lone.detach(beads, zv, ev, zp, ep, opt.lone, (zc, ec))
         moves.order_marks(beads)
-        calibrate_beads(beads, zv, ev)
+        calibrate_beads(beads, zv, ev, centred_vecs=(zc, ec))
         return Alignment(doc, beads)

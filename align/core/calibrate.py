@@ -86,14 +86,14 @@ def _sides(vecs: np.ndarray, groups: list[list[int]]) -> np.ndarray:
     return unit_rows(row_sums(vecs[flat], cumsum0(sizes)[:-1]))
 
 
-def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray) -> list[list[float]]:
+def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, centred_vecs=None) -> list[list[float]]:
     """One feature row per bead: two-sided [raw, margin, size, moved, log(1 + jump)], one-sided [best cos].
 
     Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
     competitor outside a bead is among the top (bead size + 1) sentences of the other language
     (within ``COMPETITORS`` sentences of the bead in a long document).
     """
-    z, e = centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs))
+    z, e = centred_vecs or (centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs)))
     two = [b for b in beads if b.two_sided]
     zv, ev = _sides(z, [b.zh_ids for b in two]), _sides(e, [b.en_ids for b in two])
     k_e = max((len(b.en_ids) for b in two), default=0) + 1
@@ -137,14 +137,15 @@ def _logistic(coef, x: np.ndarray) -> np.ndarray:
 
 
 def calibrate_beads(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray,
-                    two_sided=None, one_sided=None) -> list[Bead]:
-    """Set each bead's ``raw`` (the aligner's score) and ``score`` (calibrated, 0–1), in place."""
+                    two_sided=None, one_sided=None, centred_vecs=None) -> list[Bead]:
+    """Set each bead's ``raw`` (the aligner's score) and ``score`` (calibrated, 0–1), in place.
+    ``centred_vecs``: ``vectors.centred`` of the two vectors, if already made."""
     two_sided = two_sided or TWO_SIDED
     one_sided = one_sided or ONE_SIDED
     for b in beads:
         if b.raw is None:
             b.raw = b.score
-    rows = features(beads, zh_vecs, en_vecs)
+    rows = features(beads, zh_vecs, en_vecs, centred_vecs)
     for sided, coef in ((True, two_sided), (False, one_sided)):
         at = [t for t, b in enumerate(beads) if b.two_sided == sided]
         if at:

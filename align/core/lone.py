@@ -128,12 +128,14 @@ def verify_lone(try_lone: Callable[[list[int], list[int]], list[Bead]],
 
 
 def detach(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[int] | None,
-           en_paras: list[int] | None, opt: LoneOptions | None = None) -> list[Bead]:
-    """Beads that run across a paragraph break lose an end part that does not belong (one-sided beads)."""
+           en_paras: list[int] | None, opt: LoneOptions | None = None, centred_vecs=None) -> list[Bead]:
+    """Beads that run across a paragraph break lose an end part that does not belong (one-sided beads).
+    ``centred_vecs``: ``vectors.centred`` of the two vectors, if already made."""
     opt = opt or LoneOptions()
     if zh_paras is None or en_paras is None or len(zh_vecs) < 2 or len(en_vecs) < 2:
         return beads
-    vecs = {"zh": centred(np.asarray(zh_vecs, dtype=np.float32)), "en": centred(np.asarray(en_vecs, dtype=np.float32))}
+    z, e = centred_vecs or (centred(np.asarray(zh_vecs, dtype=np.float32)), centred(np.asarray(en_vecs, dtype=np.float32)))
+    vecs = {"zh": z, "en": e}
     paras = {"zh": zh_paras, "en": en_paras}
     out: list[Bead] = []
     for b in beads:
@@ -192,7 +194,7 @@ def _where(beads: list[Bead]) -> dict[tuple[str, int], int]:
 
 
 def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=(), lone_en=(),
-           opt: LoneOptions | None = None, near: Neighbours | None = None) -> list[Bead]:
+           opt: LoneOptions | None = None, near: Neighbours | None = None, centred_vecs=None) -> list[Bead]:
     """Pair a lone sentence with its counterpart that moved on its own (a one-sentence block,
     too small for ``moves.find_moves``), when the two are each other's nearest neighbour in the
     whole document, similar enough (``rescue_bar``: more the farther they are), more than
@@ -200,12 +202,13 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
     counterpart fits the lone sentence clearly better (``rescue_margin``) than the bead it is in
     now (which gives it up only from one of its ends, so that every bead stays a contiguous
     run). The new bead sits at the Chinese sentence's place and is marked ``moved``. Sentences
-    known to have no counterpart (``lone_zh``/``lone_en``) are left alone."""
+    known to have no counterpart (``lone_zh``/``lone_en``) are left alone. ``centred_vecs``:
+    ``vectors.centred`` of the two vectors, if already made."""
     opt = opt or LoneOptions()
     n, m = len(zh_vecs), len(en_vecs)
     if n < 2 or m < 2:
         return beads
-    z, e = centred(zh_vecs), centred(en_vecs)
+    z, e = centred_vecs or (centred(zh_vecs), centred(en_vecs))
     near = near or neighbours(z, e, 1)
     best_e = near.idx[np.arange(n), near.sims.argmax(axis=1)]  # each Chinese sentence's nearest English
     best_z = near.col_idx
