@@ -338,8 +338,9 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
     is one (the move finder's smoothed candidates come from the same pass); it fills rows [lo, hi)
     of its own, so blocks may call it at once."""
     n, m = len(z), len(e)
-    if cells is None:  # default: EVIDENCE_BLOCK_CELLS cells, at least EVIDENCE_MIN_ROWS rows
-        cells = max(EVIDENCE_BLOCK_CELLS, EVIDENCE_MIN_ROWS * m)
+    if cells is None:  # default: EVIDENCE_BLOCK_CELLS cells, at least EVIDENCE_MIN_ROWS rows, a block for each core
+        per_core = -(-n // (os.cpu_count() or 1)) * m
+        cells = max(min(EVIDENCE_BLOCK_CELLS, per_core), EVIDENCE_MIN_ROWS * m)
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
     sims = np.zeros((n, k), dtype=np.float32)
