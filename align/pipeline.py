@@ -21,7 +21,7 @@ from .core.embed import CachedEncoder, Encoder, load_encoder
 from .core.features import document_signals, signals_beside
 from .core.options import AlignOptions
 from .core.similarity import Candidates
-from .core.vectors import centred, neighbours, one_blas_thread
+from .core.vectors import centred_pair, neighbours, one_blas_thread
 from .model import Alignment, Document
 
 
@@ -45,7 +45,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
         vecs = enc.encode(texts, progress=progress)
         signals = job.result() if pair else None
     zv, ev = vecs[:len(zh)], vecs[len(zh):]
-    zc, ec = centred(zv), centred(ev)  # made once: every step below reads them
+    zc, ec = centred_pair(zv, ev)  # made once: every step below reads them
     with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
         zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
         if not pair:  # nothing can pair

@@ -129,7 +129,6 @@ def test_long_document_stays_in_a_band(fake_encoder):
     assert sum(b.zh_ids == b.en_ids for b in beads) > 0.98 * n
 
 
-
 def test_the_band_holds_the_anchors_and_always_joins_the_two_corners():
     """Whatever anchors the first path gives (few, many, crossing, on one row), the band is a
     connected, monotonic strip from (0, 0) to (n, m) holding every anchor's cell when they run

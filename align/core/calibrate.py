@@ -27,7 +27,7 @@ from itertools import chain
 import numpy as np
 
 from ..model import Bead
-from .vectors import all_blas_threads, block_top_k, centred, cumsum0, on_cores, row_sums, top_k, unit_rows
+from .vectors import all_blas_threads, block_top_k, centred_pair, cumsum0, on_cores, row_sums, top_k, unit_rows
 
 # Fitted by `python benchmarks/reorder.py --fit` (logistic regression on the beads of the six
 # pre-split MAC-Dev documents, labelled right when the gold has exactly that bead; default encoder
@@ -93,7 +93,7 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, centre
     competitor outside a bead is among the top (bead size + 1) sentences of the other language
     (within ``COMPETITORS`` sentences of the bead in a long document).
     """
-    z, e = centred_vecs or (centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs)))
+    z, e = centred_pair(zh_vecs, en_vecs, centred_vecs)
     two = [b for b in beads if b.two_sided]
     zv, ev = _sides(z, [b.zh_ids for b in two]), _sides(e, [b.en_ids for b in two])
     k_e = max((len(b.en_ids) for b in two), default=0) + 1

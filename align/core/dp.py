@@ -50,11 +50,12 @@ def band(n: int, m: int, path: list[tuple[int, int]], window: int) -> list[tuple
     hi = np.maximum.accumulate(hi)
     start = np.maximum.accumulate(lo)
     if n and (start[1:] > hi[:-1]).any():  # some row would start past the last row's end: row by row
-        start, ends = lo.tolist(), hi.tolist()
+        rows, ends = lo.tolist(), hi.tolist()
         for r in range(1, n + 1):
-            start[r] = min(max(start[r], start[r - 1]), ends[r - 1])
+            rows[r] = min(max(rows[r], rows[r - 1]), ends[r - 1])
+        start = np.array(rows)
     hi[n] = m
-    return list(zip(np.asarray(start).tolist(), hi.tolist()))
+    return list(zip(start.tolist(), hi.tolist()))
 
 
 @dataclass

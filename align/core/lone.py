@@ -41,7 +41,7 @@ import numpy as np
 from ..model import Bead, chinese_order
 from .embed import CachedEncoder, Encoder
 from .options import LoneOptions
-from .vectors import Neighbours, centred, length_penalty, mean_row, neighbours, unit
+from .vectors import Neighbours, centred_pair, length_penalty, mean_row, neighbours, unit
 
 Evidence = list[tuple[float, str, list[int]]]  # (mean best cosine, "zh"/"en", sentence ids) per paragraph
 
@@ -69,8 +69,7 @@ def paragraph_evidence(zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras: list[
     if n < opt.min_sentences or m < opt.min_sentences or zh_paras is None or en_paras is None:
         return []
     if near is None:
-        near = neighbours(centred(np.asarray(zh_vecs, dtype=np.float32)),
-                          centred(np.asarray(en_vecs, dtype=np.float32)), 1)
+        near = neighbours(*centred_pair(np.asarray(zh_vecs, dtype=np.float32), np.asarray(en_vecs, dtype=np.float32)), 1)
     best_z, best_e = near.sims.max(axis=1), near.col_sims
     out = []
     for lang, paras, best in (("zh", zh_paras, best_z), ("en", en_paras, best_e)):
@@ -134,7 +133,7 @@ def detach(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, zh_paras
     opt = opt or LoneOptions()
     if zh_paras is None or en_paras is None or len(zh_vecs) < 2 or len(en_vecs) < 2:
         return beads
-    z, e = centred_vecs or (centred(np.asarray(zh_vecs, dtype=np.float32)), centred(np.asarray(en_vecs, dtype=np.float32)))
+    z, e = centred_pair(np.asarray(zh_vecs, dtype=np.float32), np.asarray(en_vecs, dtype=np.float32), centred_vecs)
     vecs = {"zh": z, "en": e}
     paras = {"zh": zh_paras, "en": en_paras}
     out: list[Bead] = []
@@ -208,7 +207,7 @@ def rescue(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, lone_zh=
     n, m = len(zh_vecs), len(en_vecs)
     if n < 2 or m < 2:
         return beads
-    z, e = centred_vecs or (centred(zh_vecs), centred(en_vecs))
+    z, e = centred_pair(zh_vecs, en_vecs, centred_vecs)
     near = near or neighbours(z, e, 1)
     best_e = near.idx[np.arange(n), near.sims.argmax(axis=1)]  # each Chinese sentence's nearest English
     best_z = near.col_idx

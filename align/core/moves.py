@@ -55,7 +55,7 @@ from .features import document_signals
 from .options import AlignOptions, MoveOptions
 from .signals import Signals
 from .similarity import Candidates, Similarity, candidates
-from .vectors import KERNELS, Neighbours, centred, heaviest_chain
+from .vectors import KERNELS, Neighbours, centred_pair, heaviest_chain
 
 
 def _cost(opt: MoveOptions, ratio: float, di: np.ndarray, dj: np.ndarray) -> np.ndarray:
@@ -288,7 +288,7 @@ class Orders:
         self.near = near
         self.zh_vecs, self.en_vecs, self.zh_paras, self.en_paras = zh_vecs, en_vecs, zh_paras, en_paras
         # the document's centred vectors (``vectors.centred``), made once and shared by every run
-        self.centred = centred_vecs or (centred(zh_vecs), centred(en_vecs))
+        self.centred = centred_pair(zh_vecs, en_vecs, centred_vecs)
         self.lone = (lone_zh, lone_en)
         self.total: float | None = None
         self.beads: list[Bead] | None = None

@@ -102,6 +102,12 @@ def centred(vecs: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
     return unit_rows(diff, out=diff)  # in place: one new array, not two
 
 
+def centred_pair(zh_vecs, en_vecs, given: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``centred`` of both sides' vectors, or ``given`` where the caller made them already (the
+    pipeline makes them once per document and every step reads them)."""
+    return given if given is not None else (centred(np.asarray(zh_vecs)), centred(np.asarray(en_vecs)))
+
+
 def row_blocks(n: int, m: int, cells: int | None = None, max_rows: int | None = None) -> Iterator[tuple[int, int]]:
     """Row ranges [lo, hi) of an n×m computation, about ``cells`` cells each (at least 16 rows;
     default: ``BLOCK_CELLS`` or ``CELLS_PER_SENTENCE`` × (n + m), whichever is more, at most
