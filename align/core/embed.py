@@ -277,7 +277,7 @@ class _Rows:
                 c[at:at + take] = new[done:done + take]
             self.size += take
             done += take
-        for k in keys:
+        for k in keys or ():  # None: rows kept by id only (the caller keeps its own index)
             self.index[k] = len(self.index)
 
     def ids(self, keys) -> np.ndarray:
@@ -307,6 +307,69 @@ class _Rows:
 
     def clear(self) -> None:
         self.__init__()
+
+
+class _RunTable:
+    """The ids of the kept composed runs of one length, by their texts' rows, found with whole-array
+    operations: a run is looked up by its first row (``slot``) and checked row by row against the
+    run kept there. The few that share a first row with another kept run (a recurring sentence
+    followed by another one; a moved piece's edge) are kept by their rows' bytes (``spill``;
+    ``spilled``: the first rows that have some)."""
+
+    def __init__(self, a: int):
+        self.slot = np.full(0, -1, dtype=np.int64)  # first row -> where its run is in rows (-1: none)
+        self.rows = np.zeros((0, a), dtype=np.int64)  # the rows of the runs kept in slots (room at the end)
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.used = 0
+        self.spill: dict[bytes, int] = {}
+        self.spilled = np.zeros(0, dtype=bool)
+
+    def find(self, win: np.ndarray, size: int) -> np.ndarray:
+        """The id of each run (``win``: (n, a) rows, all below ``size``); -1 where not kept."""
+        self._room(size, 0)
+        first = win[:, 0]
+        at = self.slot[first]
+        ids = np.full(len(win), -1, dtype=np.int64)
+        held = np.flatnonzero(at >= 0)
+        held = held[np.all(self.rows[at[held]] == win[held], axis=1)]
+        ids[held] = self.ids[at[held]]
+        if self.spill:
+            for s in np.flatnonzero((ids < 0) & self.spilled[first]).tolist():
+                ids[s] = self.spill.get(win[s].tobytes(), -1)
+        return ids
+
+    def add(self, win: np.ndarray, ids: np.ndarray, size: int) -> None:
+        """Keep the runs ``win`` (distinct, none kept yet) as ``ids``."""
+        self._room(size, len(win))
+        first = win[:, 0]
+        own = np.zeros(len(win), dtype=bool)
+        own[np.unique(first, return_index=True)[1]] = True
+        own &= self.slot[first] < 0  # the first of a first row that has no run kept: the slot is its
+        lo, hi = self.used, self.used + int(own.sum())
+        self.slot[first[own]] = np.arange(lo, hi)
+        self.rows[lo:hi], self.ids[lo:hi], self.used = win[own], ids[own], hi
+        for s in np.flatnonzero(~own).tolist():
+            self.spill[win[s].tobytes()] = int(ids[s])
+            self.spilled[first[s]] = True
+
+    def _room(self, size: int, more: int) -> None:
+        if len(self.slot) < size:
+            grow = max(size, 2 * len(self.slot)) - len(self.slot)
+            self.slot = np.concatenate([self.slot, np.full(grow, -1, dtype=np.int64)])
+            self.spilled = np.concatenate([self.spilled, np.zeros(grow, dtype=bool)])
+        if len(self.ids) < self.used + more:
+            grow = max(self.used + more, 2 * len(self.ids))
+            self.rows = np.concatenate([self.rows[:self.used], np.zeros((grow - self.used, self.rows.shape[1]), dtype=np.int64)])
+            self.ids = np.concatenate([self.ids[:self.used], np.zeros(grow - self.used, dtype=np.int64)])
+
+
+def _distinct(win: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Of the runs ``win`` (rows; found at ``at``, ascending), where each distinct one is first found."""
+    order = np.lexsort(win.T[::-1])
+    ws = win[order]
+    new = np.ones(len(win), dtype=bool)
+    new[1:] = np.any(ws[1:] != ws[:-1], axis=1)
+    return np.sort(at[order[new]])  # lexsort is stable: each group's first is its earliest
 
 
 RUN_BLOCK = 2048  # runs composed at a time (memory: their members' parts, 6 KB a member)
@@ -348,7 +411,8 @@ class CachedEncoder:
         self.name = getattr(base, "name", "encoder")
         self.composes = hasattr(base, "encode_parts")
         self.texts = _Rows()  # text -> its vector (and parts)
-        self.run_rows = _Rows()  # (rows of a run's texts, as bytes) -> its composed vector
+        self.run_rows = _Rows()  # composed run vectors, by id
+        self.run_tables: dict[int, _RunTable] = {}  # run length -> the ids of its runs, by their texts' rows
         self._parts = None  # (texts, first, end, parts) of the last block gathered (_block_parts)
 
     def _fill(self, todo: list[str], progress) -> None:
@@ -387,7 +451,7 @@ class CachedEncoder:
     def run_ids(self, texts: list[str], a: int) -> np.ndarray:
         """Ids (for ``run_vecs``) of the composed embeddings of every run of ``a`` consecutive
         ``texts`` (``len - a + 1`` of them), composing those not kept yet in blocks of ``RUN_BLOCK``.
-        Runs are kept by their texts' rows (the bytes of the row ids, a cheap key)."""
+        Runs are kept by their texts' rows (``_RunTable``)."""
         from .compose import Parts
 
         n = len(texts) - a + 1
@@ -401,21 +465,24 @@ class CachedEncoder:
                 if new:
                     self._fill(new, None)
             rows = self.texts.ids(texts)
-        raw, width = rows.tobytes(), 8 * a
-        keys = [raw[k:k + width] for k in range(0, 8 * n, 8)]
-        kept = self.run_rows.index
-        missing: dict[bytes, int] = {}  # run -> where it first starts
-        for s, k in enumerate(keys):
-            if k not in kept:
-                missing.setdefault(k, s)
-        self.run_rows.reserve(len(missing))
-        for block in _run_blocks(list(missing.values()), a):
+        win = np.lib.stride_tricks.sliding_window_view(rows, a)  # each run's rows
+        table = self.run_tables.setdefault(a, _RunTable(a))
+        ids = table.find(win, self.texts.size)
+        miss = np.flatnonzero(ids < 0)
+        if not len(miss):
+            return ids
+        starts = _distinct(win[miss], miss)  # each run not kept, where it first starts
+        new = np.arange(self.run_rows.size, self.run_rows.size + len(starts))
+        self.run_rows.reserve(len(starts))
+        for block in _run_blocks(starts.tolist(), a):
             first, last = block[0], block[-1] + a
             parts = Parts(*self._block_parts(texts, rows, first, last))  # each member sentence once
             with all_blas_threads():  # large products: worth the threads the aligner leaves idle
                 vecs = self.base.runs(parts, a, np.array(block, dtype=np.int64) - first)
-            self.run_rows.add([keys[s] for s in block], cast(vecs, RUN_DTYPE))
-        return self.run_rows.ids(keys)
+            self.run_rows.add(None, cast(vecs, RUN_DTYPE))
+        table.add(win[starts], new, self.texts.size)
+        ids[miss] = table.find(win[miss], self.texts.size)
+        return ids
 
     def _block_parts(self, texts, rows, first: int, last: int):
         """The parts of texts[first:last] (rows ``rows[first:last]``): views where they are kept in
@@ -441,6 +508,7 @@ class CachedEncoder:
         """Drop the composed runs (the aligner runs that read them are over); they are composed
         again if asked for."""
         self.run_rows.clear()
+        self.run_tables = {}
         self._parts = None
 
     def runs(self, texts: list[str], a: int) -> np.ndarray:
@@ -458,4 +526,5 @@ class CachedEncoder:
     def clear(self) -> None:
         self.texts.clear()
         self.run_rows.clear()
+        self.run_tables = {}
         self._parts = None
