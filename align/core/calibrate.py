@@ -40,12 +40,18 @@ TWO_SIDED = (0.561, 5.61, 0.444, -0.665, -0.105, -3.32)  # intercept, raw, margi
 ONE_SIDED = (1.99, -4.51)  # intercept, best cosine
 
 
-def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[int]) -> float:
-    """The best similarity of a top list (best first) whose index is not ``inside``; -1 if none."""
-    for j, s in zip(idx, sims):
-        if j not in inside:
-            return float(s)
-    return -1.0
+def _best_outside(idx: np.ndarray, sims: np.ndarray, inside: list[list[int]]) -> np.ndarray:
+    """For each row t, the best similarity of the top list ``idx[t]``, ``sims[t]`` (best first)
+    whose index is not one of ``inside[t]``; -1 where every one is."""
+    if not len(inside):
+        return np.zeros(0)
+    sizes = np.fromiter(map(len, inside), dtype=np.int64, count=len(inside))
+    flat = np.fromiter(chain.from_iterable(inside), dtype=np.int64, count=int(sizes.sum()))
+    pad = np.full((len(inside), max(int(sizes.max()), 1)), -1, dtype=np.int64)  # each row's ids, then -1
+    pad[np.repeat(np.arange(len(inside)), sizes), np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)] = flat
+    out = ~(idx[:, :, None] == pad[:, None, :]).any(axis=2)  # which of the top lists are outside
+    first = out.argmax(axis=1)
+    return np.where(out.any(axis=1), sims[np.arange(len(idx)), first].astype(float), -1.0)
 
 
 COMPETITORS = 2000  # sentences either side of a bead searched for its best competitor (a shorter side: all)
@@ -109,14 +115,14 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, centre
         ez_idx, ez_sim = near_top(ev, z, k_z, zh_lo, zh_hi)  # and its English side against the Chinese sentences
         best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
         best_e = dict(zip(lone_e, top_k(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
+    alts = np.maximum(_best_outside(ze_idx, ze_sim, [b.en_ids for b in two]),
+                      _best_outside(ez_idx, ez_sim, [b.zh_ids for b in two])).tolist()
     rows = []
     t = 0
     for b in beads:
         raw = b.raw if b.raw is not None else b.score
         if b.two_sided:
-            cos = float(zv[t] @ ev[t])
-            alt = max(_best_outside(ze_idx[t], ze_sim[t], b.en_ids),
-                      _best_outside(ez_idx[t], ez_sim[t], b.zh_ids))
+            cos, alt = float(zv[t] @ ev[t]), alts[t]
             t += 1
             rows.append([float(raw or 0.0), cos - alt, float(len(b.zh_ids) + len(b.en_ids) - 2),
                          float(b.moved), float(np.log1p(b.jump))])
