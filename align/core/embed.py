@@ -21,7 +21,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import ModelError
-from .vectors import all_blas_threads, cast, consecutive, unit_rows
+from .vectors import all_blas_threads, cast, consecutive, sorted_unique, unit_rows
 
 DEFAULT_MODEL = "use-multilingual"
 
@@ -295,7 +295,7 @@ class _Rows:
             return tuple(c[at] for c in self._segs[k][first:last])
         cols = self._segs[0][first:last]
         out = [np.empty((len(ids),) + c.shape[1:], dtype=c.dtype) for c in cols]
-        for k in np.unique(seg_of).tolist():
+        for k in sorted_unique(seg_of).tolist():
             at = seg_of == k
             for o, c in zip(out, self._segs[k][first:last]):
                 o[at] = c[ids[at] - self._starts[k]]
@@ -343,7 +343,7 @@ class _RunTable:
         self._room(size, len(win))
         first = win[:, 0]
         own = np.zeros(len(win), dtype=bool)
-        own[np.unique(first, return_index=True)[1]] = True
+        own[_distinct(first[:, None], np.arange(len(first)))] = True
         own &= self.slot[first] < 0  # the first of a first row that has no run kept: the slot is its
         lo, hi = self.used, self.used + int(own.sum())
         self.slot[first[own]] = np.arange(lo, hi)
@@ -364,7 +364,8 @@ class _RunTable:
 
 
 def _distinct(win: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Of the runs ``win`` (rows; found at ``at``, ascending), where each distinct one is first found."""
+    """Of the runs ``win`` (rows; found at ``at``, ascending), where each distinct one is first found
+    (by sorting: ``np.unique`` imports ``numpy.ma``, 10 ms of a cold run)."""
     order = np.lexsort(win.T[::-1])
     ws = win[order]
     new = np.ones(len(win), dtype=bool)
