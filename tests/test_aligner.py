@@ -93,6 +93,25 @@ def test_number_anchors_and_their_normal_forms():
     assert zh_anchors("增长１３.６％") == zh_anchors("增长13.6%")  # full-width digits
 
 
+def test_a_number_repeated_inside_a_chinese_run_counts_once():
+    """A bead's missing-anchor count reads how many distinct anchors its Chinese sentences hold:
+    a figure repeated in the next sentence is one anchor, not two (checked against the union of
+    the sentences' anchors for random runs too)."""
+    from align.core.signals import Anchors, distinct_in_runs
+
+    zh = ["增长13.6%。", "增长13.6%，达到300。", "没有数字。", "达到300。"]
+    anchors = Anchors(zh, ["Up 13.6%.", "Up 13.6%, to 300.", "No figures.", "To 300."])
+    assert anchors.run_sizes(1).tolist() == [1.0, 2.0, 0.0, 1.0]
+    assert anchors.run_sizes(2).tolist() == [2.0, 2.0, 1.0]
+    assert anchors.run_sizes(4).tolist() == [2.0]
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        sets = [frozenset(rng.integers(0, 6, size=rng.integers(0, 4)).tolist()) for _ in range(rng.integers(0, 12))]
+        for a in range(1, 6):
+            want = [float(len(frozenset().union(*sets[p:p + a]))) for p in range(len(sets) - a + 1)]
+            assert distinct_in_runs(sets, a).tolist() == want
+
+
 def test_numbers_decide_where_a_meaningless_embedding_cannot(fake_encoder):
     figures = ["12.5%", "8.3%", "300", "1,200", "45", "2026", "7.7%", "19"]
     zh = [f"这一年的数字是{f.replace(',', '')}，大家都很关心。" for f in figures]

@@ -169,8 +169,7 @@ class Anchors:
         """For each start p: how many distinct anchors the Chinese run [p, p+a) holds."""
         got = self._sizes.get(a)
         if got is None:
-            got = self._sizes[a] = np.array([len(_union(self.z_anch, p, a))
-                                             for p in range(len(self.z_anch) - a + 1)], dtype=float)
+            got = self._sizes[a] = distinct_in_runs(self.z_anch, a)
         return got
 
 
@@ -229,11 +228,23 @@ class Signals:
                        self.zh_stats, self.en_stats.reordered(order) if self.en_stats is not None else None)
 
 
-def _union(items, p, a):
-    out = frozenset()
-    for k in range(p, p + a):
-        out |= items[k]
-    return out
+def distinct_in_runs(sets, a: int) -> np.ndarray:
+    """For each start p, how many distinct items the sets [p, p+a) hold together (``len - a + 1``
+    of them, as floats). An item's occurrence in set k counts for the runs that hold k and not its
+    previous occurrence: the starts max(k - a, previous) < p <= k, one range each, summed at once."""
+    n = len(sets) - a + 1
+    if n <= 0:
+        return np.zeros(0)
+    at, before, last = [], [], {}
+    for k, items in enumerate(sets):
+        for x in items:
+            at.append(k)
+            before.append(last.get(x, -1))
+            last[x] = k
+    k, prev = np.array(at, dtype=np.int64), np.array(before, dtype=np.int64)
+    lo, hi = np.maximum(np.maximum(prev + 1, k - a + 1), 0), np.minimum(k, n - 1)
+    lo, hi = lo[lo <= hi], hi[lo <= hi]
+    return np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi + 1, minlength=n + 1))[:n].astype(float)
 
 
 class PairTable:
