@@ -48,6 +48,7 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
     zc, ec = centred_pair(zv, ev)  # made once: every step below reads them
     with one_blas_thread():  # the aligner's products are small: one thread is faster (align.core.vectors)
         zp, ep = [s.para for s in doc.zh], [s.para for s in doc.en]
+        near = None
         if not pair:  # nothing can pair
             beads = align(zh, en, enc, opt, zv, ev).beads
         else:
@@ -71,5 +72,5 @@ def align_document(doc: Document, options: AlignOptions | None = None, encoder: 
                 beads = lone.reattach(beads, zh, en, enc, zv, ev, zp, ep, opt.lone)
         beads = lone.detach(beads, zv, ev, zp, ep, opt.lone, (zc, ec))
         moves.order_marks(beads)
-        calibrate_beads(beads, zv, ev, centred_vecs=(zc, ec))
+        calibrate_beads(beads, zv, ev, centred_vecs=(zc, ec), near=near)
         return Alignment(doc, beads)
