@@ -468,6 +468,34 @@ def test_a_document_too_long_for_more_tries_still_checks_a_move_against_the_real
     assert pairs_of(run(zh, zh, options=tight), zh, zh) == pairs_of(run(zh, zh, monotonic=True), zh, zh)
 
 
+def test_calibration_reads_one_sentence_sides_from_the_similarity_pass_with_the_same_margins():
+    """The pipeline hands calibration its similarity pass: a bead whose side is one sentence takes
+    its best competitor from that sentence's top list when the list settles it, the other beads
+    are multiplied; the margins are those of multiplying every bead, in a long document too, where
+    a copy of the sentence far away (outside the bead's window) is no competitor."""
+    from align.core.calibrate import COMPETITORS, features
+    from align.core.vectors import centred_pair, neighbours
+    from align.model import Bead
+
+    rng = np.random.default_rng(4)
+    n = 2 * COMPETITORS + 300  # a long document: each bead's competitors come from a window
+    z = rng.standard_normal((n, 16)).astype(np.float32)
+    e = z + 0.3 * rng.standard_normal((n, 16)).astype(np.float32)
+    e[n - 40:] = e[:40]  # the first 40 English sentences again at the end, far outside their window
+    z[n - 40:] = z[:40]
+    beads = [Bead([0], [0, 1], 0.5), Bead([1, 2], [2], 0.5), Bead([3], []), Bead([], [3])]
+    beads += [Bead([i], [i], 0.6) for i in range(4, n)]
+    zc, ec = centred_pair(z, e)
+    near = neighbours(zc, ec, 16)
+    want = features(beads, z, e, (zc, ec))
+    got = features(beads, z, e, (zc, ec), near)
+    assert [len(r) for r in got] == [len(r) for r in want]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w, abs=1e-5)
+    copied = [r[1] for r in got[4:40]]  # beads 4..39: a far copy, counted, would leave a margin of 0
+    assert min(copied) > 1e-3
+
+
 def test_a_long_documents_calibration_competitors_come_from_near_the_bead():
     """In a long document a bead's best competitor is searched within a window of sentences around
     it (linear time): the same as every key in that window, best first; all keys in a short one."""
