@@ -32,12 +32,22 @@ def test_compiled_top_k_is_the_numpy_top_k_ties_going_to_the_lower_column():
     assert vectors.block_top_k(sim, 3, use_kernel=False)[0].tolist() == [[1, 3, 0]]
 
 
-def test_compiled_column_best_is_numpys_max_and_first_row():
-    for sim, _ in _blocks(2):
-        best, row = vectors.column_best(sim)
-        assert np.array_equal(best, sim.max(axis=0)) and np.array_equal(row, sim.argmax(axis=0))
+def test_compiled_column_best_is_numpys_two_best_and_first_rows():
+    """Each column's best value and first row holding it, then the best of the other rows and the
+    first row holding that: equal rows (a sentence repeated) and a single row included."""
+    blocks = [sim for sim, _ in _blocks(2)]
+    tied = np.vstack([blocks[3]] * 3)  # every row twice again further down
+    blocks += [tied, blocks[5][:1].copy()]
+    for sim in blocks:
+        got = vectors.column_best(sim)
+        cols = np.arange(sim.shape[1])
+        assert np.array_equal(got[0], sim.max(axis=0)) and np.array_equal(got[1], sim.argmax(axis=0))
+        rest = sim.copy()
+        rest[sim.argmax(axis=0), cols] = -np.inf
+        assert np.array_equal(got[2], rest.max(axis=0)) and np.array_equal(got[3], rest.argmax(axis=0))
         ref = vectors.column_best(sim, use_kernel=False)
-        assert np.array_equal(best, ref[0]) and np.array_equal(row, ref[1])
+        assert all(np.array_equal(g, r) for g, r in zip(got, ref))
+    assert np.array_equal(vectors.column_best(tied)[2], tied.max(axis=0))  # the repeat holds the same value
 
 
 def test_compiled_smoothed_candidates_are_the_numpy_ones_and_the_reference_smoothing():

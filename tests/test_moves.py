@@ -329,6 +329,9 @@ def test_neighbours_of_blocks_on_several_cores_are_the_whole_matrixs():
     near = neighbours(z, e, 5, cells=16 * 90)  # blocks of 16 rows
     assert np.array_equal(near.col_idx, full.argmax(axis=0))  # the first row of each column's best
     assert np.array_equal(near.col_sims, full.max(axis=0))
+    rest = full.copy()
+    rest[full.argmax(axis=0), np.arange(full.shape[1])] = -np.inf  # and the best of the other rows
+    assert np.array_equal(near.col_idx2, rest.argmax(axis=0)) and np.array_equal(near.col_sims2, rest.max(axis=0))
     want = -np.sort(-full, axis=1)[:, :5]
     assert np.array_equal(np.sort(near.idx, axis=1), np.sort(np.argsort(-full, axis=1, kind="stable")[:, :5], axis=1))
     np.testing.assert_allclose(-np.sort(-near.sims, axis=1), want, rtol=0, atol=1e-6)

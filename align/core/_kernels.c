@@ -142,52 +142,65 @@ done:
     return ret;
 }
 
-/* column_best(sim, n, m, out_best, out_row): each column's largest value of the n x m float32
-   block (n >= 1) and the first row holding it. */
+/* column_best(sim, n, m, out_best, out_row, out_second, out_row2): each column's largest value of the
+   n x m float32 block and the first row holding it, and its largest value in the other rows and the
+   first row holding that (-inf and row 0 with one row): the numpy code of vectors.column_best. A
+   value that beats neither kept one (nearly all, after the first rows) costs one comparison of four
+   columns at once. */
+static inline void column_offer(float v, int32_t r, float *best, int32_t *at, float *second, int32_t *at2) {
+    if (v > *best) {
+        *second = *best;
+        *at2 = *at;
+        *best = v;
+        *at = r;
+    } else if (v > *second) {
+        *second = v;
+        *at2 = r;
+    }
+}
+
 static PyObject *column_best(PyObject *self, PyObject *args) {
-    Py_buffer s, ob, orow;
+    Py_buffer s, ob, orow, os2, orow2;
     Py_ssize_t n, m;
-    if (!PyArg_ParseTuple(args, "y*nnw*w*", &s, &n, &m, &ob, &orow)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nnw*w*w*w*", &s, &n, &m, &ob, &orow, &os2, &orow2)) return NULL;
     PyObject *ret = NULL;
-    if (n < 1 || check(&s, n * m, 4, "sim") || check(&ob, m, 4, "out_best") || check(&orow, m, 8, "out_row")) {
+    if (n < 1 || check(&s, n * m, 4, "sim") || check(&ob, m, 4, "out_best") || check(&orow, m, 8, "out_row") ||
+        check(&os2, m, 4, "out_second") || check(&orow2, m, 8, "out_row2")) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column_best: no rows");
         goto done;
     }
     const float *sim = s.buf;
-    float *best = ob.buf;
-    int64_t *arg = orow.buf;
-    int32_t *at = malloc(sizeof(int32_t) * (m ? m : 1));
+    float *best = ob.buf, *second = os2.buf;
+    int64_t *arg = orow.buf, *arg2 = orow2.buf;
+    int32_t *at = malloc(sizeof(int32_t) * 2 * (m ? m : 1));
     if (!at) {
         PyErr_NoMemory();
         goto done;
     }
+    int32_t *at2 = at + (m ? m : 1);
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < m; j++) {
         best[j] = sim[j];
         at[j] = 0;
+        second[j] = -INFINITY;
+        at2[j] = 0;
     }
-    for (Py_ssize_t i = 1; i < n; i++) { /* a later row only where it is above */
+    for (Py_ssize_t i = 1; i < n; i++) {
         const float *row = sim + i * m;
         const int32_t r = (int32_t)i;
         Py_ssize_t j = 0;
 #if defined(__SSE2__)
-        const __m128i rv = _mm_set1_epi32(r);
         for (; j + 4 <= m; j += 4) {
-            __m128 v = _mm_loadu_ps(row + j), b = _mm_loadu_ps(best + j);
-            __m128 gt = _mm_cmpgt_ps(v, b);
-            __m128i g = _mm_castps_si128(gt), a = _mm_loadu_si128((const __m128i *)(at + j));
-            _mm_storeu_ps(best + j, _mm_or_ps(_mm_and_ps(gt, v), _mm_andnot_ps(gt, b)));
-            _mm_storeu_si128((__m128i *)(at + j), _mm_or_si128(_mm_and_si128(g, rv), _mm_andnot_si128(g, a)));
+            if (!_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(row + j), _mm_loadu_ps(second + j)))) continue;
+            for (Py_ssize_t q = j; q < j + 4; q++) column_offer(row[q], r, best + q, at + q, second + q, at2 + q);
         }
 #endif
-        for (; j < m; j++) {
-            if (row[j] > best[j]) {
-                best[j] = row[j];
-                at[j] = r;
-            }
-        }
+        for (; j < m; j++) column_offer(row[j], r, best + j, at + j, second + j, at2 + j);
     }
-    for (Py_ssize_t j = 0; j < m; j++) arg[j] = at[j];
+    for (Py_ssize_t j = 0; j < m; j++) {
+        arg[j] = at[j];
+        arg2[j] = at2[j];
+    }
     Py_END_ALLOW_THREADS
     free(at);
     ret = Py_None;
@@ -196,6 +209,8 @@ done:
     PyBuffer_Release(&s);
     PyBuffer_Release(&ob);
     PyBuffer_Release(&orow);
+    PyBuffer_Release(&os2);
+    PyBuffer_Release(&orow2);
     return ret;
 }
 
@@ -1295,7 +1310,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"top_k", top_k, METH_VARARGS, "Each row's k best values of a float32 block (columns, values)."},
-    {"column_best", column_best, METH_VARARGS, "Each column's best value of a float32 block and its first row."},
+    {"column_best", column_best, METH_VARARGS, "Each column's two best values of a float32 block and their first rows."},
     {"smoothed_top_k", smoothed_top_k, METH_VARARGS, "Each row's k best smoothed similarities (columns, float64 sums)."},
     {"heaviest_chain", heaviest_chain, METH_VARARGS, "The heaviest chain of points increasing in both (indices)."},
     {"row_sums", row_sums, METH_VARARGS, "np.add.reduceat over rows of a float32 array, bit for bit."},

@@ -150,8 +150,9 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, centre
     Only top-k lists are computed, in blocks (memory O((n + m)·k), never the n×m matrix): the best
     competitor outside a bead is among the top (bead size + 1) sentences of the other language
     (within ``COMPETITORS`` sentences of the bead in a long document). ``near``: the document's
-    similarity pass over the same centred vectors; a Chinese side of one sentence reads its
-    competitor from there where it can (``_competitors``).
+    similarity pass over the same centred vectors; a side of one sentence reads its competitor
+    from there where it can (``_competitors``: a Chinese sentence's top list, an English
+    sentence's two best Chinese sentences).
     """
     z, e = centred_pair(zh_vecs, en_vecs, centred_vecs)
     two = [b for b in beads if b.two_sided]
@@ -161,12 +162,13 @@ def features(beads: list[Bead], zh_vecs: np.ndarray, en_vecs: np.ndarray, centre
     zh_lo = np.array([min(b.zh_ids) for b in two], dtype=np.int64)
     zh_hi = np.array([max(b.zh_ids) for b in two], dtype=np.int64)
     one_zh = np.array([b.zh_ids[0] if len(b.zh_ids) == 1 else -1 for b in two], dtype=np.int64)
+    one_en = np.array([b.en_ids[0] if len(b.en_ids) == 1 else -1 for b in two], dtype=np.int64)
     lone_z = [b.zh_ids[0] for b in beads if not b.two_sided and b.zh_ids]
     lone_e = [b.en_ids[0] for b in beads if not b.two_sided and not b.zh_ids and b.en_ids]
     with all_blas_threads():  # large products
-        listed = (near.idx, near.sims) if near is not None else None
-        alt_z = _competitors(zv, e, [b.en_ids for b in two], en_lo, en_hi, listed, one_zh)  # Chinese side vs English
-        alt_e = _competitors(ev, z, [b.zh_ids for b in two], zh_lo, zh_hi)  # English side vs Chinese
+        rows, cols = ((near.idx, near.sims), near.columns()) if near is not None else (None, None)
+        alt_z = _competitors(zv, e, [b.en_ids for b in two], en_lo, en_hi, rows, one_zh)  # Chinese side vs English
+        alt_e = _competitors(ev, z, [b.zh_ids for b in two], zh_lo, zh_hi, cols, one_en)  # English side vs Chinese
         best_z = dict(zip(lone_z, top_k(z[lone_z], e, 1)[1][:, 0].tolist())) if len(e) else {}
         best_e = dict(zip(lone_e, top_k(e[lone_e], z, 1)[1][:, 0].tolist())) if len(z) else {}
     alts = np.maximum(alt_z, alt_e).tolist()

@@ -263,17 +263,26 @@ def _sliding_dots(A, B, ia, ib, k: int, b_steps: bool, use_kernel: bool):
     return out
 
 
-def column_best(sim: np.ndarray, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def column_best(sim: np.ndarray, use_kernel: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each column's largest value of a block (at least one row) and the first row holding it
-    (``sim.max(axis=0)``, ``sim.argmax(axis=0)``); compiled where it can be (``block_top_k``)."""
+    (``sim.max(axis=0)``, ``sim.argmax(axis=0)``), and the same over the other rows (-inf and row
+    0 with one row): its two best. Compiled where it can be (``block_top_k``)."""
     n, m = sim.shape
     if use_kernel and compiled(sim):
         best, row = np.empty(m, dtype=np.float32), np.empty(m, dtype=np.int64)
-        KERNELS.column_best(sim, n, m, best, row)
-        return best, row
+        second, row2 = np.empty(m, dtype=np.float32), np.empty(m, dtype=np.int64)
+        KERNELS.column_best(sim, n, m, best, row, second, row2)
+        return best, row, second, row2
+    best, row = _column_first_best(sim)
+    rest = sim.copy()
+    rest[row, np.arange(m)] = -np.inf
+    return (best, row) + _column_first_best(rest)
+
+
+def _column_first_best(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     best = sim.max(axis=0)
-    r, c = np.divmod(np.flatnonzero(sim == best), m)  # not numpy's slow strided arg-reduction
-    row = np.zeros(m, dtype=np.int64)
+    r, c = np.divmod(np.flatnonzero(sim == best), sim.shape[1])  # not numpy's slow strided arg-reduction
+    row = np.zeros(sim.shape[1], dtype=np.int64)
     row[c[::-1]] = r[::-1]  # the last write wins: the first row
     return best, row
 
@@ -289,21 +298,29 @@ def _best_k(cols: np.ndarray, vals: np.ndarray, k: int):
 class Neighbours:
     """Nearest neighbours across the languages, from one pass over the n×m (centred) similarities:
     each Chinese sentence's ``k`` most similar English sentences (``idx``, ``sims``; in no
-    particular order) and each English sentence's most similar Chinese sentence (``col_idx``,
-    ``col_sims``). The pipeline computes it once per document; the first path of every aligner
-    run, the one-sided paragraphs' evidence and the rescue of moved sentences read it."""
+    particular order) and each English sentence's two most similar Chinese sentences (``col_idx``,
+    ``col_sims``; then ``col_idx2``, ``col_sims2``). The pipeline computes it once per document;
+    the first path of every aligner run, the one-sided paragraphs' evidence, the rescue of moved
+    sentences and calibration read it."""
 
     idx: np.ndarray
     sims: np.ndarray
     col_idx: np.ndarray
     col_sims: np.ndarray
+    col_idx2: np.ndarray
+    col_sims2: np.ndarray
 
     def reordered(self, order) -> "Neighbours":
         """The same for the English sentences taken in ``order`` (new position -> old)."""
         order = np.asarray(order, dtype=np.int64)
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
-        return Neighbours(inv[self.idx], self.sims, self.col_idx[order], self.col_sims[order])
+        return Neighbours(inv[self.idx], self.sims, self.col_idx[order], self.col_sims[order],
+                          self.col_idx2[order], self.col_sims2[order])
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each English sentence's two most similar Chinese sentences as top lists (m × 2), best first."""
+        return np.stack([self.col_idx, self.col_idx2], axis=1), np.stack([self.col_sims, self.col_sims2], axis=1)
 
     def top(self, k: int, skip_rows=None, skip_cols=None, exact=None):
         """Each Chinese row's k best English columns (indices, sims) leaving out the columns
@@ -350,10 +367,10 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
     k = min(k, m)
     idx = np.zeros((n, k), dtype=np.int64)
     sims = np.zeros((n, k), dtype=np.float32)
-    col_idx = np.zeros(m, dtype=np.int64)
-    col_sims = np.full(m, -np.inf, dtype=np.float32)
+    col_idx, col_idx2 = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    col_sims, col_sims2 = np.full(m, -np.inf, dtype=np.float32), np.full(m, -np.inf, dtype=np.float32)
     if k == 0 or n == 0:
-        return Neighbours(idx, sims, col_idx, col_sims)
+        return Neighbours(idx, sims, col_idx, col_sims, col_idx2, col_sims2)
 
     def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         first = max(0, lo - 1) if also else lo
@@ -362,13 +379,17 @@ def neighbours(z: np.ndarray, e: np.ndarray, k: int,
         idx[lo:hi], sims[lo:hi] = block_top_k(sim, k)
         if also:
             also(lo, hi, rows, first)
-        best, row = column_best(sim)
-        return best, row + lo
+        best, row, second, row2 = column_best(sim)
+        return best, row + lo, second, row2 + lo
 
-    for best, arg in on_cores(block, list(row_blocks(n, m, cells))):  # in block order: ties go to the first row
-        better = best > col_sims
-        col_idx[better], col_sims[better] = arg[better], best[better]
-    return Neighbours(idx, sims, col_idx, col_sims)
+    for b1, r1, b2, r2 in on_cores(block, list(row_blocks(n, m, cells))):  # in block order: ties go to the first row
+        better = b1 > col_sims  # the block's best comes first; then the better of the kept best and its second
+        keep2 = np.where(better, col_sims >= b2, col_sims2 >= b1)
+        new2 = np.where(better, np.where(keep2, col_sims, b2), np.where(keep2, col_sims2, b1))
+        new_r2 = np.where(better, np.where(keep2, col_idx, r2), np.where(keep2, col_idx2, r1))
+        col_sims2[:], col_idx2[:] = new2, new_r2
+        col_idx[better], col_sims[better] = r1[better], b1[better]
+    return Neighbours(idx, sims, col_idx, col_sims, col_idx2, col_sims2)
 
 
 
