@@ -312,3 +312,40 @@ def test_composed_runs_are_kept_by_their_texts_whatever_the_order_or_repeats():
     got = enc.runs(moved, 2)
     np.testing.assert_array_equal(got, [sum(base.encode(moved[s:s + 2])) for s in range(len(moved) - 1)])
     assert len(base.composed) - done == 1  # only the run across the cut, "xzx" + "x", is new
+
+
+def test_a_side_reads_each_composed_run_once_and_gives_every_bead_its_own_run():
+    """A bead table asks for a run's embedding once per bead that starts there (a start repeats
+    for every column of its row), in any order and with gaps; each bead must get its own run,
+    centred, whether the starts are dense (read as their range) or sparse (read once each)."""
+    from align.core.compose import Parts
+    from align.core.embed import CachedEncoder
+    from align.core.features import Side
+    from align.model import join_en
+
+    class Composing:
+        name = "composing"
+
+        def encode_parts(self, texts, progress=None):
+            rng = np.random.default_rng([len(t) for t in texts])
+            full = rng.standard_normal((len(texts), 8)).astype(np.float32)
+            edge = np.zeros((len(texts), 8), dtype=np.float16)
+            return full, Parts(full, edge, edge.copy(), np.full(len(texts), 3.0, dtype=np.float32))
+
+        def encode(self, texts, progress=None):
+            return self.encode_parts(texts)[0]
+
+        def runs(self, parts, a, starts):
+            return sum(parts.full[starts + t] for t in range(a)) + 0.25 * a  # a run is not a member's sum
+
+    texts = [f"sentence {'x' * k}." for k in range(40)]
+    enc = CachedEncoder(Composing())
+    vecs = enc.encode(texts)
+    mean = vecs.mean(axis=0)
+    side = Side(texts, vecs, vecs, mean, enc, join_en, "compose")
+    side.compose_runs()
+    every = side.span_block(0, 38, 3)  # all runs of 3, composed and centred
+    for starts in (np.array([5, 5, 5, 6, 6, 7, 9, 9, 8]), np.array([0, 37, 37, 2, 30, 0]), np.array([12])):
+        rows, where = side.span_at(starts, 3)
+        np.testing.assert_array_equal(rows[where], every[starts])
+        assert len(rows) == len(set(starts.tolist()))  # each run read once

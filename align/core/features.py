@@ -32,7 +32,8 @@ import numpy as np
 from .signals import PairTable, Signals, TextStats, pair_windows
 from ..model import join_en, join_zh
 from .options import AlignOptions
-from .vectors import cast, centre_rows, centred, cumsum0, length_penalty, mean_row, pair_dots, top_k, unit_rows
+from .vectors import (cast, centre_rows, centred, cumsum0, length_penalty, mean_row, pair_dots, sorted_unique, top_k,
+                      unit_rows)
 
 FEATURES = ("cos", "len", "lex", "hit", "miss", "para", "hub", "punct", "quote", "zlex", "mcos", "memb")
 COL = {name: k for k, name in enumerate(FEATURES)}
@@ -175,10 +176,17 @@ class Side:
         ids = self._composed.get(a)
         if ids is None:
             ids = self._composed[a] = self.encoder.run_ids(self.texts, a)
-        rows = self.encoder.run_vecs(ids[starts])
+        # each run once (a start repeats for every bead it begins): the starts' range where it is no
+        # longer than the starts, else the distinct starts
+        lo, hi = int(starts.min()), int(starts.max()) + 1
+        if hi - lo <= len(starts):
+            rows, where = self.encoder.run_vecs(ids[lo:hi]), starts - lo
+        else:
+            distinct = sorted_unique(starts)
+            rows, where = self.encoder.run_vecs(ids[distinct]), np.searchsorted(distinct, starts)
         if self.mean is not None:
             centre_rows(rows if rows.flags.writeable else (rows := rows.copy()), self.mean)
-        return rows, np.arange(len(starts))
+        return rows, where
 
     def holds(self, lo: int, hi: int, a: int) -> bool:
         """Whether ``span_block(lo, hi, a)`` is read from what the side holds (``hold``, or single
