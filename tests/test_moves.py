@@ -17,7 +17,8 @@ from align import api, cli
 from align.core import lone
 from align.core import moves as mv
 from align.core import similarity as sim_
-from align.core.aligner import align
+from align.core.aligner import align, prepare
+from align.core.dp import KNOWN_MIN_SHARE, band_rows
 from align.core.calibrate import calibrate_beads
 from align.core.moves import find_moves
 from align.core.options import AlignOptions, LoneOptions, MoveOptions
@@ -546,3 +547,47 @@ def test_a_run_against_another_english_order_reads_the_beads_it_shares_and_score
     assert [b.score for b in read.beads] == pytest.approx([b.score for b in fresh.beads], abs=1e-6)
     diagonal = known.scores(1, 1, np.arange(1, 41), np.arange(1, 41))[0]
     assert diagonal[:10].all() and not diagonal[10:18].any()  # read where both runs hold the same beads
+    assert known.share(*band_rows(prepare(*args, lone_en=lone_here).wins), opt_types(opt)) >= KNOWN_MIN_SHARE
+
+
+def opt_types(opt):
+    from align.core.features import bead_types
+
+    return bead_types(opt.max_bead)
+
+
+def test_the_share_of_a_band_an_earlier_run_holds_counts_every_bead_and_a_far_moved_order_is_scored_afresh():
+    """``Known.share`` decides whether a run against reordered English reads the earlier run's scores
+    (most beads the same) or scores its band as a first run does (the English moved far: reading
+    bead by bead would cost more). It must count what ``Known.scores`` holds, bead by bead, and the
+    alignment must not depend on the choice."""
+    from align.core.dp import Known, _type_cells
+
+    keys = list(range(60))
+    zh, en = [zh_s(k) for k in keys], [en_s(k) for k in keys]
+    enc = TopicEncoder()
+    zv, ev = enc.encode(zh), enc.encode(en)
+    opt = AlignOptions(spans="sum")
+    types = opt_types(opt)
+    first = align(zh, en, enc, opt, zv, ev, keep_table=True)
+    far = [j for k in range(6) for j in range(k, 60, 6)]  # every English neighbour pair broken apart
+    args = (zh, [en[j] for j in far], enc, opt, zv, ev[far])
+    known = Known(first.table, far)
+    lo, hi = band_rows(prepare(*args).wins)
+    held = total = 0
+    for a, b in types:
+        if b == 0:
+            continue
+        ok, c0, c1 = _type_cells(lo, hi, a, b)
+        for r in np.flatnonzero(ok):
+            cells = np.arange(c0[r], c1[r] + 1)
+            held += int(known.scores(a, b, np.full(len(cells), r), cells)[0].sum())
+            total += len(cells)
+    assert 0 < held < total / 2
+    assert known.share(lo, hi, types, step=1) == pytest.approx(held / total)
+    same = Known(first.table, list(range(60)))  # the same order: every bead held
+    assert same.share(*band_rows(prepare(zh, en, enc, opt, zv, ev).wins), types) == 1.0
+    fresh = align(*args)
+    read = align(*args, known=known)
+    assert [(b.zh_ids, b.en_ids) for b in read.beads] == [(b.zh_ids, b.en_ids) for b in fresh.beads]
+    assert [b.score for b in read.beads] == [b.score for b in fresh.beads]

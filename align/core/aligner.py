@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Bead
-from .dp import Known, Pass, Realigner, Table, band, best_path, shortlist
+from .dp import KNOWN_MIN_SHARE, Known, Pass, Realigner, Table, band, band_rows, best_path, shortlist
 from .embed import Encoder
 from .features import FEATURES, BeadScorer, bead_types, need_both, type_key
 from .options import AlignOptions
@@ -190,7 +190,8 @@ def align(zh_texts: list[str], en_texts: list[str], encoder: Encoder | None,
     problem = prepare(zh_texts, en_texts, encoder, opt, zh_vecs, en_vecs, zh_paras, en_paras, lone_zh, lone_en, near,
                       signals, band_pairs=known is None, centred_vecs=centred_vecs)
     scorer, wins, types = problem.scorer, problem.wins, problem.types
-    if known is not None and scorer.refines:  # a bead's score depends on the spans this run refines
+    if known is not None and (scorer.refines  # a bead's score depends on the spans this run refines
+                              or known.share(*band_rows(wins), types) < KNOWN_MIN_SHARE):
         known = None
         scorer.set_band(wins, types)
     if scorer.z.vecs is not None and opt.spans == "embed":

@@ -90,6 +90,16 @@ class Table:
         return float(self.flat[t][self.start[t][r] + j - self.c0[t][r]])
 
 
+def band_rows(wins) -> tuple[np.ndarray, np.ndarray]:
+    """The band's rows as two arrays: each row's first and last column."""
+    lo = np.fromiter((w[0] for w in wins), dtype=np.int64, count=len(wins))
+    hi = np.fromiter((w[1] for w in wins), dtype=np.int64, count=len(wins))
+    return lo, hi
+
+
+KNOWN_MIN_SHARE = 0.5  # a run reads an earlier run's bead scores (Known) where they hold this share of its band
+
+
 @dataclass
 class Known:
     """The bead scores of an earlier run of the same document (a ``Table`` from its origin) with
@@ -120,6 +130,36 @@ class Known:
         got[at] = True
         return got, tab.flat[t][tab.start[t][I[hit]] + J0[hit] - c0[hit]]
 
+    def share(self, lo: np.ndarray, hi: np.ndarray, types, step: int = 8) -> float:
+        """The share of the beads of a band from the origin (rows ``lo``..``hi``) that these scores
+        hold, counted on every ``step``-th row: where the English order moved far, few (the run then
+        scores its band as a first run does, which costs less than scoring most beads one by one)."""
+        held = total = 0
+        rows = np.arange(0, len(lo), step)
+        for a, b in types:
+            if b == 0:
+                continue
+            ok, c0, c1 = _type_cells(lo, hi, a, b)
+            r = rows[ok[rows]]
+            width = c1[r] - c0[r] + 1
+            R = np.repeat(r, width)
+            J = c0[R] + np.arange(len(R)) - np.repeat(_cumsum_start(width), width)
+            held += int(self.scores(a, b, R, J)[0].sum())
+            total += len(R)
+        return held / total if total else 1.0
+
+
+def _type_cells(lo: np.ndarray, hi: np.ndarray, a: int, b: int):
+    """Where beads of type (a, b) end in the band's rows ``lo``..``hi``: (whether row r has any, and
+    its first and last column c0[r]..c1[r]); a bead ending at (r, c) starts at (r - a, c - b)."""
+    rows = np.arange(len(lo))
+    pr = rows - a
+    ok = (pr >= 0) & (a > 0)  # insertions (0, 1) are the forward pass's, within a row
+    prc = np.maximum(pr, 0)
+    c0 = np.maximum(lo, lo[prc] + b)
+    c1 = np.minimum(hi, hi[prc] + b)
+    return ok & (c0 <= c1), c0, c1
+
 
 def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, types, known: Known | None = None) -> Table:
     """The scores of all beads of the band's rows i0 .. i0 + len(lo) - 1, a chunk of rows at a time
@@ -129,12 +169,7 @@ def bead_table(scorer: BeadScorer, i0: int, lo: np.ndarray, hi: np.ndarray, type
     rows = np.arange(len(lo))
     ok_l, c0_l, c1_l, start_l, flat_l, width_l = [], [], [], [], [], []
     for a, b in types:
-        pr = rows - a
-        ok = (pr >= 0) & (a > 0)  # insertions (0, 1) are the forward pass's, within a row
-        prc = np.maximum(pr, 0)
-        c0 = np.maximum(lo, lo[prc] + b)
-        c1 = np.minimum(hi, hi[prc] + b)
-        ok &= c0 <= c1
+        ok, c0, c1 = _type_cells(lo, hi, a, b)
         if b == 0:  # a deletion: one score per row (a lone Chinese sentence is free)
             width = np.zeros(len(lo), dtype=np.int64)  # (no columns to score)
             start = rows.copy()
@@ -310,8 +345,7 @@ def best_path(scorer: BeadScorer, n: int, m: int, wins, types, keep_scores: bool
     rows) uses the band clipped to it; if the band does not join its two corners, the path is empty."""
     i0, j0 = origin
     sub = origin != (0, 0) or len(wins) != n + 1
-    lo = np.array([wins[i][0] for i in range(i0, n + 1)], dtype=np.int64)
-    hi = np.array([wins[i][1] for i in range(i0, n + 1)], dtype=np.int64)
+    lo, hi = band_rows(wins[i0:n + 1])
     if sub:
         lo, hi = np.maximum(lo, j0), np.minimum(hi, m)
         if np.any(lo > hi) or lo[0] != j0 or not lo[-1] <= m <= hi[-1]:
