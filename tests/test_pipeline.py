@@ -154,3 +154,36 @@ def test_console_command_is_installed():
         pytest.skip("the package is not installed in this environment")
     proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "align" in proc.stdout
+
+
+def test_aligning_leaves_the_callers_garbage_collector_as_it_was():
+    """The pipeline freezes the objects older than its aligner steps out of the collector's full
+    scans while they run (a speed matter); a program that calls the API must find its collector as
+    it left it: nothing it made stays frozen, and what it froze itself stays frozen."""
+    import gc
+
+    from align.io.document import load_document
+    from align.pipeline import align_document
+    from conftest import FakeEncoder
+
+    doc = load_document(SAMPLE)
+    seen = []
+
+    class Watching(FakeEncoder):  # the aligner's steps ask for composed spans: note the collector then
+        def encode(self, texts, progress=None):
+            seen.append(gc.get_freeze_count())
+            return super().encode(texts, progress)
+
+    assert gc.get_freeze_count() == 0
+    align_document(doc, encoder=Watching())
+    assert gc.get_freeze_count() == 0 and max(seen) > 0  # frozen while aligning, not after
+    mine = [object() for _ in range(10)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        seen.clear()
+        align_document(doc, encoder=Watching())
+        assert gc.get_freeze_count() == frozen and set(seen) == {frozen}  # the caller's freeze untouched
+    finally:
+        gc.unfreeze()
+    del mine
