@@ -981,6 +981,50 @@ __attribute__((target("avx"))) static inline float dot_block_avx(const float *a,
     return res;
 }
 DOT_FUNCS(_avx, __attribute__((target("avx"))))
+
+/* The block length q where numpy's pairwise sum of n products splits into four blocks of q (a
+   multiple of 8, no tail): n = 4q with n/2 and n/4 already multiples of 8 (512: 128, 384: 96); else 0. */
+static Py_ssize_t four_blocks(Py_ssize_t n) {
+    Py_ssize_t h = n / 2 - (n / 2) % 8, q = h / 2 - (h / 2) % 8;
+    return (2 * h == n && h > 128 && h <= 256 && 2 * q == h && q % 8 == 0) ? q : 0;
+}
+
+/* dot_pairwise_avx for n = 4q (four_blocks): the four blocks' sums side by side (each block's own
+   additions, in its own order: the same bits), as one block's chain of additions waits on the last */
+__attribute__((target("avx"))) static float dot_four_avx(const float *a, const float *b, Py_ssize_t q) {
+    __m256 r0 = _mm256_mul_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b));
+    __m256 r1 = _mm256_mul_ps(_mm256_loadu_ps(a + q), _mm256_loadu_ps(b + q));
+    __m256 r2 = _mm256_mul_ps(_mm256_loadu_ps(a + 2 * q), _mm256_loadu_ps(b + 2 * q));
+    __m256 r3 = _mm256_mul_ps(_mm256_loadu_ps(a + 3 * q), _mm256_loadu_ps(b + 3 * q));
+    for (Py_ssize_t i = 8; i < q; i += 8) {
+        r0 = _mm256_add_ps(r0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        r1 = _mm256_add_ps(r1, _mm256_mul_ps(_mm256_loadu_ps(a + q + i), _mm256_loadu_ps(b + q + i)));
+        r2 = _mm256_add_ps(r2, _mm256_mul_ps(_mm256_loadu_ps(a + 2 * q + i), _mm256_loadu_ps(b + 2 * q + i)));
+        r3 = _mm256_add_ps(r3, _mm256_mul_ps(_mm256_loadu_ps(a + 3 * q + i), _mm256_loadu_ps(b + 3 * q + i)));
+    }
+    __m256 r[4] = {r0, r1, r2, r3};
+    float s[4];
+    for (int j = 0; j < 4; j++) {  /* each block's eight sums combined as dot_block_avx combines them */
+        __m128 p = _mm_hadd_ps(_mm256_castps256_ps128(r[j]), _mm256_extractf128_ps(r[j], 1));
+        p = _mm_hadd_ps(p, p);
+        s[j] = _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+__attribute__((target("avx"))) static void pair_dots_loop_four_avx(const float *A, const float *B, Py_ssize_t d,
+                                                                   const int64_t *ia, const int64_t *ib, Py_ssize_t n,
+                                                                   Py_ssize_t k, Py_ssize_t sa, Py_ssize_t sb,
+                                                                   float *out, Py_ssize_t q) {
+    for (Py_ssize_t t = 0; t < n; t++) {
+        float best = dot_four_avx(A + ia[t] * d, B + ib[t] * d, q);
+        for (Py_ssize_t u = 1; u < k; u++) {
+            float v = dot_four_avx(A + (ia[t] + u * sa) * d, B + (ib[t] + u * sb) * d, q);
+            if (v < best) best = v;
+        }
+        out[t] = best;
+    }
+}
 #endif
 
 static int has_avx(void) {
@@ -1019,7 +1063,9 @@ static PyObject *pair_dots(PyObject *self, PyObject *args) {
     int avx = has_avx();
     Py_BEGIN_ALLOW_THREADS
 #ifdef HAVE_AVX_DOTS
-    if (avx)
+    if (avx && four_blocks(d))
+        pair_dots_loop_four_avx(A, B, d, ia, ib, n, k, sa, sb, out, four_blocks(d));
+    else if (avx)
         pair_dots_loop_avx(A, B, d, ia, ib, n, k, sa, sb, out);
     else
 #endif
