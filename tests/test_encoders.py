@@ -317,7 +317,9 @@ def test_composed_runs_are_kept_by_their_texts_whatever_the_order_or_repeats():
 def test_a_side_reads_each_composed_run_once_and_gives_every_bead_its_own_run():
     """A bead table asks for a run's embedding once per bead that starts there (a start repeats
     for every column of its row), in any order and with gaps; each bead must get its own run,
-    centred, whether the starts are dense (read as their range) or sparse (read once each)."""
+    centred, whether the starts are dense (read as their range) or sparse (read once each). A bead
+    side joined on its own (``CachedEncoder.joined``, for ``lone.reattach``) is that run's embedding,
+    bit for bit (kept at half precision as a run is)."""
     from align.core.compose import Parts
     from align.core.embed import CachedEncoder
     from align.core.features import Side
@@ -349,3 +351,7 @@ def test_a_side_reads_each_composed_run_once_and_gives_every_bead_its_own_run():
         rows, where = side.span_at(starts, 3)
         np.testing.assert_array_equal(rows[where], every[starts])
         assert len(rows) == len(set(starts.tolist()))  # each run read once
+    fresh = CachedEncoder(Composing())  # a bead side joined on its own (lone.reattach) is the run's embedding
+    alone = fresh.joined([texts[3:6], texts[7:9], texts[20:21]], join_en)
+    np.testing.assert_array_equal(alone, np.stack([fresh.runs(texts[3:6], 3)[0], fresh.runs(texts[7:9], 2)[0],
+                                                   fresh.encode(texts[20:21])[0]]))

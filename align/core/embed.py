@@ -536,7 +536,17 @@ class CachedEncoder:
         groups = [list(g) for g in groups]
         if not self.composes:
             return self.encode([joiner(g) for g in groups])
-        return np.stack([self.runs(g, len(g))[0] if len(g) > 1 else self.encode(g)[0] for g in groups])
+        return np.stack([self._one_run(g) if len(g) > 1 else self.encode(g)[0] for g in groups])
+
+    def _one_run(self, texts: list[str]) -> np.ndarray:
+        """The composed embedding of the one run of ``texts`` (``runs(texts, len(texts))[0]``: the
+        same bits, kept at ``RUN_DTYPE`` and read back), without the run tables: a group composed
+        on its own, as ``run_ids`` composes a run that comes alone."""
+        from .compose import Parts
+
+        self.encode(texts)  # (embedded first where they are not)
+        parts = Parts(*self.texts.take(self.texts.ids(texts), 1))
+        return cast(cast(self.base.runs(parts, len(texts), np.zeros(1, dtype=np.int64)), RUN_DTYPE), np.float32)[0]
 
     def clear(self) -> None:
         self.texts.clear()
