@@ -943,25 +943,27 @@ static float dot_block(const float *a, const float *b, Py_ssize_t n) {
     return res;
 }
 
-#define DOT_FUNCS(SUFFIX, ATTR)                                                                              \
+#define DOT_PAIRWISE(SUFFIX, ATTR)                                                                           \
     ATTR static float dot_pairwise##SUFFIX(const float *a, const float *b, Py_ssize_t n) {                   \
         if (n <= 128) return dot_block##SUFFIX(a, b, n);                                                     \
         Py_ssize_t n2 = n / 2;                                                                               \
         n2 -= n2 % 8;                                                                                        \
         return dot_pairwise##SUFFIX(a, b, n2) + dot_pairwise##SUFFIX(a + n2, b + n2, n - n2);                \
-    }                                                                                                        \
-    ATTR static void pair_dots_loop##SUFFIX(const float *A, const float *B, Py_ssize_t d, const int64_t *ia, \
-                                            const int64_t *ib, Py_ssize_t n, Py_ssize_t k, Py_ssize_t sa,    \
-                                            Py_ssize_t sb, float *out) {                                     \
+    }
+/* The loop over pairs (the least over k steps), NAME, for one dot product function DOT(a, b, d). */
+#define PAIR_LOOP(NAME, DOT, ATTR)                                                                           \
+    ATTR static void NAME(const float *A, const float *B, Py_ssize_t d, const int64_t *ia, const int64_t *ib, \
+                          Py_ssize_t n, Py_ssize_t k, Py_ssize_t sa, Py_ssize_t sb, float *out) {            \
         for (Py_ssize_t t = 0; t < n; t++) {                                                                 \
-            float best = dot_pairwise##SUFFIX(A + ia[t] * d, B + ib[t] * d, d);                              \
+            float best = DOT(A + ia[t] * d, B + ib[t] * d, d);                                               \
             for (Py_ssize_t u = 1; u < k; u++) {                                                             \
-                float v = dot_pairwise##SUFFIX(A + (ia[t] + u * sa) * d, B + (ib[t] + u * sb) * d, d);       \
+                float v = DOT(A + (ia[t] + u * sa) * d, B + (ib[t] + u * sb) * d, d);                        \
                 if (v < best) best = v;                                                                      \
             }                                                                                                \
             out[t] = best;                                                                                   \
         }                                                                                                    \
     }
+#define DOT_FUNCS(SUFFIX, ATTR) DOT_PAIRWISE(SUFFIX, ATTR) PAIR_LOOP(pair_dots_loop##SUFFIX, dot_pairwise##SUFFIX, ATTR)
 
 DOT_FUNCS(, )
 
@@ -991,7 +993,8 @@ static Py_ssize_t four_blocks(Py_ssize_t n) {
 
 /* dot_pairwise_avx for n = 4q (four_blocks): the four blocks' sums side by side (each block's own
    additions, in its own order: the same bits), as one block's chain of additions waits on the last */
-__attribute__((target("avx"))) static float dot_four_avx(const float *a, const float *b, Py_ssize_t q) {
+__attribute__((target("avx"))) static float dot_four_avx(const float *a, const float *b, Py_ssize_t n) {
+    Py_ssize_t q = n / 4;
     __m256 r0 = _mm256_mul_ps(_mm256_loadu_ps(a), _mm256_loadu_ps(b));
     __m256 r1 = _mm256_mul_ps(_mm256_loadu_ps(a + q), _mm256_loadu_ps(b + q));
     __m256 r2 = _mm256_mul_ps(_mm256_loadu_ps(a + 2 * q), _mm256_loadu_ps(b + 2 * q));
@@ -1012,19 +1015,7 @@ __attribute__((target("avx"))) static float dot_four_avx(const float *a, const f
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-__attribute__((target("avx"))) static void pair_dots_loop_four_avx(const float *A, const float *B, Py_ssize_t d,
-                                                                   const int64_t *ia, const int64_t *ib, Py_ssize_t n,
-                                                                   Py_ssize_t k, Py_ssize_t sa, Py_ssize_t sb,
-                                                                   float *out, Py_ssize_t q) {
-    for (Py_ssize_t t = 0; t < n; t++) {
-        float best = dot_four_avx(A + ia[t] * d, B + ib[t] * d, q);
-        for (Py_ssize_t u = 1; u < k; u++) {
-            float v = dot_four_avx(A + (ia[t] + u * sa) * d, B + (ib[t] + u * sb) * d, q);
-            if (v < best) best = v;
-        }
-        out[t] = best;
-    }
-}
+PAIR_LOOP(pair_dots_loop_four_avx, dot_four_avx, __attribute__((target("avx"))))
 #endif
 
 static int has_avx(void) {
@@ -1064,7 +1055,7 @@ static PyObject *pair_dots(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
 #ifdef HAVE_AVX_DOTS
     if (avx && four_blocks(d))
-        pair_dots_loop_four_avx(A, B, d, ia, ib, n, k, sa, sb, out, four_blocks(d));
+        pair_dots_loop_four_avx(A, B, d, ia, ib, n, k, sa, sb, out);
     else if (avx)
         pair_dots_loop_avx(A, B, d, ia, ib, n, k, sa, sb, out);
     else
