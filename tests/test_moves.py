@@ -19,6 +19,7 @@ from align.core import moves as mv
 from align.core import similarity as sim_
 from align.core.aligner import align, prepare
 from align.core.dp import KNOWN_MIN_SHARE, band_rows
+from align.core.features import bead_types
 from align.core.calibrate import calibrate_beads
 from align.core.moves import find_moves
 from align.core.options import AlignOptions, LoneOptions, MoveOptions
@@ -547,13 +548,7 @@ def test_a_run_against_another_english_order_reads_the_beads_it_shares_and_score
     assert [b.score for b in read.beads] == pytest.approx([b.score for b in fresh.beads], abs=1e-6)
     diagonal = known.scores(1, 1, np.arange(1, 41), np.arange(1, 41))[0]
     assert diagonal[:10].all() and not diagonal[10:18].any()  # read where both runs hold the same beads
-    assert known.share(*band_rows(prepare(*args, lone_en=lone_here).wins), opt_types(opt)) >= KNOWN_MIN_SHARE
-
-
-def opt_types(opt):
-    from align.core.features import bead_types
-
-    return bead_types(opt.max_bead)
+    assert known.share(*band_rows(prepare(*args, lone_en=lone_here).wins), bead_types(opt.max_bead)) >= KNOWN_MIN_SHARE
 
 
 def test_the_share_of_a_band_an_earlier_run_holds_counts_every_bead_and_a_far_moved_order_is_scored_afresh():
@@ -568,7 +563,7 @@ def test_the_share_of_a_band_an_earlier_run_holds_counts_every_bead_and_a_far_mo
     enc = TopicEncoder()
     zv, ev = enc.encode(zh), enc.encode(en)
     opt = AlignOptions(spans="sum")
-    types = opt_types(opt)
+    types = bead_types(opt.max_bead)
     first = align(zh, en, enc, opt, zv, ev, keep_table=True)
     far = [j for k in range(6) for j in range(k, 60, 6)]  # every English neighbour pair broken apart
     args = (zh, [en[j] for j in far], enc, opt, zv, ev[far])
